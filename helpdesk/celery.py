@@ -1,0 +1,53 @@
+"""The Celery app: JSON only, late acknowledgement, time limits, one base task with retries."""
+
+import os
+
+from celery import Celery, Task
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+
+
+class TransientError(Exception):
+    """A failure worth retrying: a mailbox or SMTP server that did not answer, a locked row."""
+
+
+class FrontlineTask(Task):
+    """Base for every task: retried with backoff on transient errors only, acknowledged late.
+
+    Permanent failures are not retried; the service records them on the row they concern so
+    that admins can see and retry them.
+    """
+
+    autoretry_for = (TransientError, ConnectionError, TimeoutError)
+    retry_backoff = True
+    retry_backoff_max = 600
+    retry_jitter = True
+    max_retries = 5
+    acks_late = True
+
+
+app = Celery("helpdesk", task_cls=FrontlineTask)
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def solo_worker_argv(hostname: str, loglevel: str = "WARNING") -> list[str]:
+    """The command line of one single-process worker, as the benchmark and the tests start it
+    (no gossip/mingle/heartbeat: they only slow a short-lived worker's start)."""
+    import sys
+
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "helpdesk",
+        "worker",
+        "--pool=solo",
+        f"--loglevel={loglevel}",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--hostname",
+        hostname,
+    ]

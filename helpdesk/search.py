@@ -1,0 +1,504 @@
+"""One search over knowledge-base articles, forum threads and tickets.
+
+Each searchable item has one SearchEntry row (title, plain-text body, who may see it). The
+full-text index lives beside it: a weighted, generated tsvector with a GIN index on Postgres
+(ranked by ts_rank_cd, snippets by ts_headline, websearch syntax); an FTS5 table kept in step by
+triggers on SQLite (ranked by bm25, snippets by snippet()). Both backends take the same query
+syntax: words, "quoted phrases", -excluded words and `or`; the last word also matches as a
+prefix, so results appear while a word is still being typed.
+
+Permissions are part of the SQL: anonymous visitors match only public rows, customers public
+rows and their own tickets, staff everything. Nothing is filtered in Python after the LIMIT.
+"""
+
+import html
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from helpdesk.models import SearchEntry, SearchLog
+from helpdesk.roles import is_agent
+
+MAX_QUERY = 200
+MAX_BODY_CHARS = 20_000
+COUNT_CAP = 1000
+CANDIDATES = 2000  # documentation and threads
+TICKET_CANDIDATES = 1000
+KIND_WEIGHT = {"article": 1.3, "thread": 1.1, "ticket": 1.0}
+_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
+_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+
+
+# Plain text for the index -------------------------------------------------------------------
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in {"p", "br", "li", "pre", "div", "h1", "h2", "h3", "h4", "tr"}:
+            self.parts.append("\n")
+
+
+def plain_text(stored_html: str) -> str:
+    parser = _Text()
+    parser.feed(stored_html or "")
+    return re.sub(r"[ \t]+", " ", "".join(parser.parts)).strip()
+
+
+# Keeping the index current ------------------------------------------------------------------
+
+
+def _upsert(kind: str, object_id: int, **values) -> None:
+    values["body"] = (values.get("body") or "")[:MAX_BODY_CHARS]
+    values["title"] = (values.get("title") or "")[:255]
+    values.setdefault("updated_at", timezone.now())
+    SearchEntry.objects.update_or_create(kind=kind, object_id=object_id, defaults=values)
+
+
+def remove(kind: str, object_id: int) -> None:
+    SearchEntry.objects.filter(kind=kind, object_id=object_id).delete()
+
+
+def index_article(article_id: int) -> None:
+    from kb.models import Article
+
+    article = Article.objects.filter(pk=article_id).first()
+    if article is None:
+        return remove("article", article_id)
+    public = article.status == "published" and article.visibility == "public"
+    _upsert(
+        "article",
+        article.pk,
+        title=article.title,
+        body=" ".join(filter(None, [article.summary, plain_text(article.body_html)])),
+        url=article.get_absolute_url(),
+        is_public=public,
+        owner=None,
+        status=article.status,
+        queue_id=None,
+        is_answered=True,
+        updated_at=article.updated_at,
+    )
+
+
+def index_thread(thread_id: int) -> None:
+    from forum.models import Post, Thread
+
+    thread = Thread.objects.filter(pk=thread_id).first()
+    if thread is None:
+        return remove("thread", thread_id)
+    posts = Post.objects.filter(thread=thread, is_hidden=False).order_by("created_at", "id")
+    body = "\n".join(plain_text(p) for p in posts.values_list("body_html", flat=True)[:200])
+    answered = bool(getattr(thread, "accepted_post_id", None)) or thread.has_staff_reply
+    _upsert(
+        "thread",
+        thread.pk,
+        title=thread.title,
+        body=body,
+        url=thread.get_absolute_url(),
+        is_public=not thread.is_hidden,
+        owner=None,
+        status="answered" if answered else "open",
+        queue_id=None,
+        is_answered=answered,
+        updated_at=thread.last_activity_at,
+    )
+
+
+def index_ticket(ticket_id: int) -> None:
+    """Tickets are indexed with their public conversation only: internal notes never reach an
+    index row, so they cannot leak into a customer's snippet."""
+    from tickets.models import Message, Ticket
+
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None or ticket.merged_into_id:
+        return remove("ticket", ticket_id)
+    texts = (
+        Message.objects.filter(ticket=ticket, is_internal=False)
+        .order_by("id")
+        .values_list("body", flat=True)[:100]
+    )
+    _upsert(
+        "ticket",
+        ticket.pk,
+        title=f"#{ticket.pk} {ticket.subject}",
+        body="\n".join(texts),
+        url=ticket.get_absolute_url(),
+        is_public=False,
+        owner_id=ticket.requester_id,
+        status=ticket.status,
+        queue_id=ticket.queue_id,
+        is_answered=ticket.first_response_at is not None,
+        updated_at=ticket.updated_at,
+    )
+
+
+INDEXERS = {"article": index_article, "thread": index_thread, "ticket": index_ticket}
+
+
+def schedule(kind: str, object_id: int) -> None:
+    """Re-index after the current transaction commits (cheap: one row, done inline). Several
+    changes to one item in one transaction re-index it once."""
+    key = (kind, object_id)
+    # Django keeps pending on-commit callbacks in run_on_commit and empties it on rollback, so
+    # looking there (rather than in a set of our own) cannot go stale.
+    for _sids, func, *_rest in getattr(connection, "run_on_commit", []):
+        if getattr(func, "search_key", None) == key and not getattr(func, "done", False):
+            return
+
+    def run():
+        run.done = True
+        INDEXERS[kind](object_id)
+
+    run.search_key = key
+    transaction.on_commit(run)
+
+
+def rebuild(*, progress=None, batch: int = 500) -> int:
+    """Index every item again; `progress(kind, done, total)` is called after each batch."""
+    from forum.models import Thread
+    from kb.models import Article
+    from tickets.models import Ticket
+
+    done_all = 0
+    for kind, model in (("article", Article), ("thread", Thread), ("ticket", Ticket)):
+        ids = list(model.objects.order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(ids), batch):
+            with transaction.atomic():
+                for pk in ids[start : start + batch]:
+                    INDEXERS[kind](pk)
+            done_all += len(ids[start : start + batch])
+            if progress:
+                progress(kind, min(start + batch, len(ids)), len(ids))
+        known = set(ids)
+        stale = (
+            SearchEntry.objects.filter(kind=kind).exclude(object_id__in=known)
+            if len(known) < 50_000
+            else SearchEntry.objects.none()
+        )
+        stale.delete()
+    return done_all
+
+
+# Querying -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    entry_id: int
+    kind: str
+    title_html: str
+    snippet_html: str
+    url: str
+    status: str
+    is_answered: bool
+    updated_at: object
+
+
+@dataclass
+class Results:
+    query: str
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0
+    total_is_capped: bool = False
+    has_next: bool = False
+    message: str = ""
+    log_id: int | None = None
+    relaxed: bool = False
+
+
+def normalise(query: str) -> str:
+    """Collapse whitespace, drop control characters (NUL cannot even be stored), cut to length."""
+    query = re.sub(r"[\x00-\x1f\x7f]", " ", query or "")
+    return " ".join(query.split())[:MAX_QUERY]
+
+
+@dataclass
+class _Parsed:
+    include: list[tuple[str, bool]]  # (text, is_phrase)
+    exclude: list[str]
+    any_of: bool
+
+
+def _parse(query: str) -> _Parsed:
+    """Split typed text into included terms (word or phrase), excluded terms and `or`."""
+    parsed = _Parsed(include=[], exclude=[], any_of=False)
+    for neg, phrase, word in _TOKEN.findall(query):
+        if word.lower() == "or":
+            parsed.any_of = True
+            continue
+        is_quoted = not word
+        negated = bool(neg) if is_quoted else word.startswith("-") and len(word) > 1
+        words = re.findall(r"\w+", phrase if is_quoted else word)
+        if not words:
+            continue
+        text = " ".join(words)
+        if negated:
+            parsed.exclude.append(text)
+        else:
+            parsed.include.append((text, is_quoted or len(words) > 1))
+    return parsed
+
+
+def _fts5_expression(parsed: _Parsed) -> str:
+    def quote(text):
+        return '"' + text.replace('"', '""') + '"'
+
+    terms = []
+    for i, (text, is_phrase) in enumerate(parsed.include):
+        last = i == len(parsed.include) - 1
+        terms.append(quote(text) + ("*" if last and not is_phrase and len(text) >= 2 else ""))
+    expr = (" OR " if parsed.any_of else " AND ").join(terms)
+    for text in parsed.exclude:
+        expr += " NOT " + quote(text)
+    return expr
+
+
+def _pg_tsquery(parsed: _Parsed) -> str:
+    """A to_tsquery() string built from sanitised words only (never raw user syntax)."""
+
+    def term(text, prefix):
+        words = re.findall(r"\w+", text)
+        joined = " <-> ".join(words)
+        return f"({joined}{':*' if prefix and len(words) == 1 else ''})"
+
+    parts = []
+    for i, (text, is_phrase) in enumerate(parsed.include):
+        last = i == len(parsed.include) - 1
+        parts.append(term(text, last and not is_phrase and len(text) >= 2))
+    expr = (" | " if parsed.any_of else " & ").join(parts)
+    for text in parsed.exclude:
+        expr += " & !" + term(text, False)
+    return expr
+
+
+def _visibility_sql(user, alias="e") -> tuple[str, list]:
+    if is_agent(user):
+        return "1=1", []
+    if getattr(user, "is_authenticated", False):
+        return f"({alias}.is_public OR {alias}.owner_id = %s)", [user.pk]
+    return f"{alias}.is_public", []
+
+
+def _filters_sql(*, user, kind, status, queue_id, alias="e") -> tuple[str, list]:
+    clauses, params = [], []
+    if kind in KIND_WEIGHT:
+        clauses.append(f"{alias}.kind = %s")
+        params.append(kind)
+    if is_agent(user) and status:
+        clauses.append(f"{alias}.status = %s")
+        params.append(status)
+    if is_agent(user) and queue_id:
+        clauses.append(f"{alias}.queue_id = %s")
+        params.append(int(queue_id))
+    return (" AND ".join(clauses) or "1=1"), params
+
+
+def _kind_weight_sql(alias="e") -> str:
+    return (
+        "CASE "
+        + " ".join(f"WHEN {alias}.kind = '{k}' THEN {w}" for k, w in KIND_WEIGHT.items())
+        + " ELSE 1 END"
+    )
+
+
+def _marked_to_html(text: str) -> str:
+    escaped = html.escape(text or "")
+    return escaped.replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
+
+
+def search(
+    *,
+    user,
+    query: str,
+    kind: str = "",
+    status: str = "",
+    queue_id=None,
+    limit: int = 20,
+    offset: int = 0,
+) -> Results:
+    """Ranked results the user may see, with highlighted titles and snippets."""
+    text = normalise(query)
+    results = Results(query=text)
+    parsed = _parse(text)
+    if not parsed.include:
+        results.message = "empty" if not text else "no-words"
+        return results
+    vis_sql, vis_params = _visibility_sql(user)
+    flt_sql, flt_params = _filters_sql(user=user, kind=kind, status=status, queue_id=queue_id)
+    run = _search_postgres if connection.vendor == "postgresql" else _search_sqlite
+    with connection.cursor() as cursor:
+        rows, total = run(
+            cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, limit + 1, offset
+        )
+        if not total and not parsed.any_of and len(parsed.include) > 1:
+            # Nothing has every word: show what has some of them, best coverage first, and say so.
+            parsed.any_of = True
+            results.relaxed = True
+            rows, total = run(
+                cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, limit + 1, offset
+            )
+    results.has_next = len(rows) > limit
+    rows = rows[:limit]
+    results.total = total
+    results.total_is_capped = total >= COUNT_CAP
+    for entry_id, kind_, url, status_, answered, updated, title_marked, snippet_marked in rows:
+        results.hits.append(
+            Hit(
+                entry_id,
+                kind_,
+                _marked_to_html(title_marked),
+                _marked_to_html(snippet_marked),
+                url,
+                status_,
+                bool(answered),
+                updated,
+            )
+        )
+    return results
+
+
+def _search_postgres(cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, limit, offset):
+    config = settings.SEARCH_LANGUAGE
+    tsquery = _pg_tsquery(parsed)
+    # The tsquery is written inline (not through a CTE) so that the planner sees the words and
+    # can use the tsvector statistics to choose between the GIN index and the recency index.
+    match = "e.search_vector @@ to_tsquery(%s::regconfig, %s)"
+    where = f"{match} AND {vis_sql} AND {flt_sql}"
+    where_params = [config, tsquery, *vis_params, *flt_params]
+    # Rank at most CANDIDATES matches per group (docs and threads; tickets), the most recently
+    # updated, so tickets never crowd documentation out. A common word matches hundreds of
+    # thousands of tickets, and ranking them all (detoasting every vector) is what makes
+    # full-text search slow; for such words the planner walks the (kind, updated_at) index and
+    # stops early, rare words go through the partial GIN index of their group. ts_headline, the
+    # other expensive part, runs on the page's rows only.
+    cursor.execute(
+        f"""
+        WITH cand AS (
+            (SELECT e.id, e.kind, e.search_vector, e.updated_at FROM helpdesk_searchentry e
+             WHERE {where} AND e.kind <> 'ticket' ORDER BY e.updated_at DESC LIMIT {CANDIDATES})
+            UNION ALL
+            (SELECT e.id, e.kind, e.search_vector, e.updated_at FROM helpdesk_searchentry e
+             WHERE {where} AND e.kind = 'ticket' ORDER BY e.updated_at DESC LIMIT {TICKET_CANDIDATES})
+        ),
+        top AS (
+            SELECT c.id, ts_rank_cd(c.search_vector, to_tsquery(%s::regconfig, %s), 32)
+                   * ({_kind_weight_sql("c")}) AS rank
+            FROM cand c
+            ORDER BY rank DESC, c.updated_at DESC
+            LIMIT %s OFFSET %s
+        )
+        SELECT e.id, e.kind, e.url, e.status, e.is_answered, e.updated_at,
+               ts_headline(%s::regconfig, e.title, to_tsquery(%s::regconfig, %s),
+                   'HighlightAll=true, StartSel=' || chr(2) || ', StopSel=' || chr(3)),
+               ts_headline(%s::regconfig, e.body, to_tsquery(%s::regconfig, %s),
+                   'MaxWords=32, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … ", StartSel=' || chr(2) || ', StopSel=' || chr(3))
+        FROM top JOIN helpdesk_searchentry e ON e.id = top.id
+        ORDER BY top.rank DESC, e.updated_at DESC
+        """,
+        [
+            *where_params,
+            *where_params,
+            config,
+            tsquery,
+            limit,
+            offset,
+            config,
+            config,
+            tsquery,
+            config,
+            config,
+            tsquery,
+        ],
+    )
+    rows = cursor.fetchall()
+    cursor.execute(
+        f"""SELECT (SELECT count(*) FROM (SELECT 1 FROM helpdesk_searchentry e
+                    WHERE {where} AND e.kind <> 'ticket' LIMIT {COUNT_CAP}) a)
+                 + (SELECT count(*) FROM (SELECT 1 FROM helpdesk_searchentry e
+                    WHERE {where} AND e.kind = 'ticket' LIMIT {COUNT_CAP}) b)""",
+        [*where_params, *where_params],
+    )
+    return rows, min(cursor.fetchone()[0], COUNT_CAP)
+
+
+def _search_sqlite(cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, limit, offset):
+    expression = _fts5_expression(parsed)
+    where = f"helpdesk_searchentry_fts MATCH %s AND {vis_sql} AND {flt_sql}"
+    params = [expression, *vis_params, *flt_params]
+    cursor.execute(
+        f"""
+        SELECT e.id, e.kind, e.url, e.status, e.is_answered, e.updated_at,
+               highlight(helpdesk_searchentry_fts, 0, char(2), char(3)),
+               snippet(helpdesk_searchentry_fts, 1, char(2), char(3), ' … ', 24)
+        FROM helpdesk_searchentry_fts JOIN helpdesk_searchentry e ON e.id = helpdesk_searchentry_fts.rowid
+        WHERE {where}
+        ORDER BY bm25(helpdesk_searchentry_fts, 8.0, 1.0) * ({_kind_weight_sql()}), e.updated_at DESC
+        LIMIT %s OFFSET %s
+        """,
+        [*params, limit, offset],
+    )
+    rows = cursor.fetchall()
+    cursor.execute(
+        f"""SELECT count(*) FROM (SELECT 1 FROM helpdesk_searchentry_fts
+            JOIN helpdesk_searchentry e ON e.id = helpdesk_searchentry_fts.rowid
+            WHERE {where} LIMIT {COUNT_CAP})""",
+        params,
+    )
+    return rows, cursor.fetchone()[0]
+
+
+# Logging -------------------------------------------------------------------------------------
+
+
+def role_of(user) -> str:
+    if not getattr(user, "is_authenticated", False):
+        return "anonymous"
+    return user.role
+
+
+def log_search(*, user, results: Results, kind: str = "") -> SearchLog:
+    return SearchLog.objects.create(
+        query=results.query.lower(),
+        result_count=results.total,
+        role=role_of(user),
+        kind_filter=kind or "",
+    )
+
+
+def record_click(*, log_id: int, entry: SearchEntry) -> None:
+    SearchLog.objects.filter(pk=log_id, clicked__isnull=True).update(clicked=entry)
+
+
+def searches_without_results(*, since=None, limit: int = 100):
+    from django.db.models import Count, Max
+
+    qs = SearchLog.objects.filter(result_count=0)
+    if since:
+        qs = qs.filter(created_at__gte=since)
+    return list(
+        qs.values("query")
+        .annotate(times=Count("id"), last=Max("created_at"))
+        .order_by("-times", "-last")[:limit]
+    )
+
+
+def visible_entries(user):
+    qs = SearchEntry.objects.all()
+    if is_agent(user):
+        return qs
+    if getattr(user, "is_authenticated", False):
+        from django.db.models import Q
+
+        return qs.filter(Q(is_public=True) | Q(owner=user))
+    return qs.filter(is_public=True)

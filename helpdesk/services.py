@@ -1,0 +1,56 @@
+"""State changes for accounts. Views, commands and tests all call these."""
+
+from django.db import transaction
+
+from helpdesk.models import Role, User
+
+
+class ServiceError(Exception):
+    """A refused change, with a message a person can read, and an optional machine code."""
+
+    def __init__(self, message, code: str | None = None):
+        super().__init__(message)
+        self.message = str(message)
+        self.code = code
+
+    def __str__(self):
+        return self.message
+
+
+def register_customer(*, email: str, name: str, password: str | None) -> User:
+    """Create a customer account. Emails are unique without regard to case."""
+    email = email.strip().lower()
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=email).exists():
+            raise ServiceError("An account with this email already exists.")
+        return User.objects.create_user(email=email, name=name.strip(), password=password)
+
+
+def get_or_create_customer(*, email: str, name: str = "") -> tuple[User, bool]:
+    """The customer for an email address, created without a password if new."""
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user:
+        return user, False
+    return User.objects.create_user(email=email, name=name.strip(), password=None), True
+
+
+def set_role(*, actor: User, user: User, role: str) -> User:
+    """Change a user's role. Only admins may, and the last admin cannot demote themselves."""
+    if not actor.is_admin:
+        raise ServiceError("Only admins can change roles.")
+    if role not in Role.values:
+        raise ServiceError("Unknown role.")
+    with transaction.atomic():
+        if (
+            user.role == Role.ADMIN
+            and role != Role.ADMIN
+            and not User.objects.filter(role=Role.ADMIN, is_active=True)
+            .exclude(pk=user.pk)
+            .exists()
+        ):
+            raise ServiceError("Frontline needs at least one admin.")
+        user.role = role
+        user.is_superuser = role == Role.ADMIN
+        user.save(update_fields=["role", "is_superuser"])
+    return user

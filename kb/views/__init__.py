@@ -1,0 +1,2 @@
+"""Knowledge base views: `public` for readers (customers, anonymous, staff), `staff` for the
+editor, history and categories."""

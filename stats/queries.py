@@ -1,0 +1,501 @@
+"""Reading the statistics for the dashboard and its CSV files.
+
+Each section reads rollup rows (a few hundred to a few thousand for a year) from the smallest
+cube that has every dimension the filters and the breakdown need, never the tickets. The
+percentiles read only the histogram buckets that hold the ranks they need (stats.percentiles).
+The number of queries is fixed: it does not grow with tickets, days, agents or tags.
+"""
+
+import operator
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from functools import reduce
+
+from django.apps import apps
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.roles import is_admin, is_agent
+from stats import percentiles as pct
+from stats.models import (
+    CUBE_DIMS,
+    MEASURES,
+    MONTHLY_CUBES,
+    Cube,
+    DailyRollup,
+    MonthlyRollup,
+    TicketFact,
+    TicketTagFact,
+)
+from stats.services.facts import dashboard_settings, report_tz
+from tickets.models import ACTIVE_STATUSES, Tag, Ticket
+
+# Below this many values the overall percentiles are computed by the database directly
+# (percentile_cont on Postgres): as fast as the located method at that size, and it is the
+# definition itself. Above it, sorting (with a tag filter, also joining) costs hundreds of ms.
+EXACT_SQL_LIMIT = 10_000
+
+CUBE_ORDER = [
+    Cube.TOTAL,
+    Cube.QUEUE,
+    Cube.CHANNEL,
+    Cube.AGENT,
+    Cube.TAG,
+    Cube.QUEUE_CHANNEL_AGENT,
+    Cube.TAG_QUEUE_CHANNEL_AGENT,
+]
+
+METRICS = {
+    "frt": ("first_response_seconds", "first_response_bucket", "first_response_day"),
+    "res": ("resolution_seconds", "resolution_bucket", "resolved_day"),
+}
+
+
+def can_view(user) -> bool:
+    """Admins always; agents when the settings allow; customers and strangers never."""
+    if is_admin(user):
+        return True
+    return is_agent(user) and dashboard_settings().agents_can_view
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date
+    end: date
+    queue_id: int | None = None
+    agent_id: int | None = None
+    unassigned: bool = False
+    channel: str = ""
+    tag_id: int | None = None
+    # A tag was asked for by name but no such tag exists: every number is zero.
+    no_tag: bool = False
+    # Where days begin; read once per request (None: the reporting time zone).
+    tz: object = field(default=None, compare=False)
+
+    @property
+    def dims(self) -> set[str]:
+        out = set()
+        if self.queue_id:
+            out.add("queue")
+        if self.agent_id or self.unassigned:
+            out.add("agent")
+        if self.channel:
+            out.add("channel")
+        if self.tag_id:
+            out.add("tag")
+        return out
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Filters":
+        """The period of the same length just before this one."""
+        return replace(
+            self,
+            start=self.start - timedelta(days=self.days),
+            end=self.start - timedelta(days=1),
+        )
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start, end) as moments in the reporting time zone."""
+        tz = self.tz or report_tz()
+        return (
+            datetime.combine(self.start, time(0), tzinfo=tz),
+            datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=tz),
+        )
+
+
+def cube_for(dims) -> Cube:
+    dims = set(dims)
+    for cube in CUBE_ORDER:
+        if dims <= CUBE_DIMS[cube]:
+            return cube
+    raise ValueError(f"no cube has {dims}")
+
+
+def rollups(filters: Filters, *extra_dims, model=DailyRollup):
+    """Rollup rows of the smallest cube that breaks down by the filters and `extra_dims`."""
+    qs = model.objects.filter(cube=cube_for(filters.dims | set(extra_dims)))
+    if filters.no_tag:
+        return qs.none()
+    if filters.queue_id:
+        qs = qs.filter(queue_id=filters.queue_id)
+    if filters.agent_id:
+        qs = qs.filter(agent_id=filters.agent_id)
+    elif filters.unassigned:
+        qs = qs.filter(agent_id__isnull=True)
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.tag_id:
+        qs = qs.filter(tag_id=filters.tag_id)
+    return qs
+
+
+def _full_months(start: date, end: date) -> tuple[date, date] | None:
+    """The first and last day of the run of whole calendar months inside [start, end]."""
+    first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    # end itself if it is a month's last day, else the last day of the month before.
+    last = (end + timedelta(days=1)).replace(day=1) - timedelta(days=1)
+    return (first, last) if first <= last else None
+
+
+def period_rows(filters: Filters, *extra_dims, fields):
+    """Rows that together cover [start, end] once: whole months from the monthly rollups
+    (small cubes), the days around them from the daily ones. One query."""
+    days = rollups(filters, *extra_dims).filter(day__range=(filters.start, filters.end))
+    cube = cube_for(filters.dims | set(extra_dims))
+    months = _full_months(filters.start, filters.end)
+    if cube not in MONTHLY_CUBES or months is None:
+        return days.values(*fields)
+    days = days.exclude(day__range=months)
+    monthly = rollups(filters, *extra_dims, model=MonthlyRollup).filter(month__range=months)
+    return days.values(*fields).union(monthly.values(*fields), all=True)
+
+
+def facts(filters: Filters):
+    """Ticket facts matching the filters (not the dates: each metric has its own day)."""
+    qs = TicketFact.objects.all()
+    if filters.no_tag:
+        return qs.none()
+    if filters.queue_id:
+        qs = qs.filter(queue_id=filters.queue_id)
+    if filters.agent_id:
+        qs = qs.filter(assignee_id=filters.agent_id)
+    elif filters.unassigned:
+        qs = qs.filter(assignee_id__isnull=True)
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.tag_id:
+        qs = qs.filter(
+            ticket_id__in=TicketTagFact.objects.filter(tag_id=filters.tag_id).values("ticket_id")
+        )
+    return qs
+
+
+# Sums ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sums:
+    counts: dict = field(default_factory=lambda: dict.fromkeys(MEASURES, 0))
+    frt_hist: dict = field(default_factory=dict)
+    res_hist: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["counts"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def share(self, metric: str) -> float | None:
+        targeted = self.counts[f"{metric}_targeted"]
+        return self.counts[f"{metric}_met"] / targeted if targeted else None
+
+
+def overview(filters: Filters) -> dict:
+    """Per day: created, solved, reopened, backlog at the end of the day; and the totals."""
+    by_day: dict[date, dict] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
+    for row in (
+        rollups(filters).filter(day__range=(filters.start, filters.end)).values("day", *MEASURES)
+    ):
+        counts = by_day[row["day"]]
+        for m in MEASURES:
+            counts[m] += row[m]
+    before = (
+        rollups(filters)
+        .filter(day__lt=filters.start)
+        .aggregate(i=Coalesce(Sum("inflow"), 0), o=Coalesce(Sum("outflow"), 0))
+    )
+    backlog = before["i"] - before["o"]
+    total = Sums()
+    for row in period_rows(filters, fields=["frt_hist", "res_hist"]):
+        pct.merge_hist(total.frt_hist, row["frt_hist"])
+        pct.merge_hist(total.res_hist, row["res_hist"])
+    days = []
+    empty = dict.fromkeys(MEASURES, 0)
+    for n in range(filters.days):
+        day = filters.start + timedelta(days=n)
+        c = by_day.get(day) or empty
+        for m in MEASURES:
+            total.counts[m] += c[m]
+        backlog += c["inflow"] - c["outflow"]
+        days.append(
+            {
+                "day": day,
+                "created": c["created"],
+                "solved": c["solved"],
+                "reopened": c["reopened"],
+                "backlog": backlog,
+                "replies": c["replies"],
+                "first_responses": c["frt_count"],
+            }
+        )
+    return {"days": days, "total": total, "backlog_start": before["i"] - before["o"]}
+
+
+def _grouped(filters: Filters, dim: str, column: str, hists) -> dict:
+    out: dict = defaultdict(Sums)
+    for row in period_rows(filters, dim, fields=[column, *MEASURES, *hists]):
+        s = out[row[column]]
+        for m in MEASURES:
+            s.counts[m] += row[m]
+        for h in hists:
+            pct.merge_hist(getattr(s, h), row[h])
+    return out
+
+
+def by_agent(filters: Filters) -> dict:
+    # Agents get a first-response median only: no resolution histogram to read.
+    return _grouped(filters, "agent", "agent_id", ["frt_hist"])
+
+
+def by_channel(filters: Filters) -> dict:
+    return _grouped(filters, "channel", "channel", ["frt_hist", "res_hist"])
+
+
+def by_tag(filters: Filters, *, limit: int | None = None) -> list[dict]:
+    """Per tag: created and solved in the period, created in the period before, the change."""
+    prev = filters.previous()
+    current = Q(day__gte=filters.start)
+    rows = (
+        rollups(filters, "tag")
+        .filter(day__range=(prev.start, filters.end))
+        .values("tag_id")
+        .annotate(
+            t_created=Coalesce(Sum("created", filter=current), 0),
+            t_previous=Coalesce(Sum("created", filter=~current), 0),
+            t_solved=Coalesce(Sum("solved", filter=current), 0),
+            t_frt_targeted=Coalesce(Sum("frt_targeted", filter=current), 0),
+            t_frt_met=Coalesce(Sum("frt_met", filter=current), 0),
+        )
+        .order_by("-t_created", "tag_id")
+    )
+    rows = [
+        {k.removeprefix("t_"): v for k, v in r.items()}
+        for r in rows
+        if r["t_created"] or r["t_previous"]
+    ]
+    names = dict(Tag.objects.filter(pk__in=[r["tag_id"] for r in rows]).values_list("pk", "name"))
+    out = []
+    for r in rows:
+        r["name"] = names.get(r["tag_id"], f"#{r['tag_id']}")
+        r["change"] = r["created"] - r["previous"]
+        r["growth"] = (r["change"] / r["previous"]) if r["previous"] else None
+        r["share"] = r["frt_met"] / r["frt_targeted"] if r["frt_targeted"] else None
+        out.append(r)
+    return out[:limit] if limit else out
+
+
+def growing_tags(tag_rows: list[dict], limit: int = 8) -> list[dict]:
+    """The tags whose volume grew most against the previous period (where customers are
+    running into something new): by added tickets, then by growth rate."""
+    rising = [r for r in tag_rows if r["change"] > 0]
+    rising.sort(key=lambda r: (-r["change"], -(r["growth"] or float("inf")), r["name"]))
+    return rising[:limit]
+
+
+# Percentiles ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Group:
+    key: object  # "all", an agent id (or None: unassigned), a channel
+    kind: str  # "all", "agent", "channel"
+    metric: str  # "frt" or "res"
+    hist: dict
+
+    def q(self) -> Q:
+        if self.kind == "agent":
+            return Q(assignee_id=self.key) if self.key is not None else Q(assignee_id__isnull=True)
+        if self.kind == "channel":
+            return Q(channel=self.key)
+        return Q()
+
+    def matches(self, agent_id, channel) -> bool:
+        if self.kind == "agent":
+            return agent_id == self.key
+        if self.kind == "channel":
+            return channel == self.key
+        return True
+
+
+def percentiles(filters: Filters, groups: list[Group], ps=pct.PERCENTILES) -> dict:
+    """{(kind, key, metric): {p: seconds or None}} for every group, exactly.
+
+    The overall groups of a small range go to the database (percentile_cont on Postgres); the
+    rest are located through their histograms and read in one query. If the facts and the
+    rollups disagree (a rebuild is half way), an overall group is computed directly and a
+    breakdown group reads None.
+    """
+    out: dict = {}
+    wanted: dict[tuple, dict[int, tuple[int, int]]] = {}
+    for g in groups:
+        n = sum(g.hist.values())
+        ident = (g.kind, g.key, g.metric)
+        if n == 0:
+            out[ident] = dict.fromkeys(ps)
+        elif g.kind == "all" and n <= EXACT_SQL_LIMIT:
+            out[ident] = _exact(filters, g, ps, n)
+        else:
+            ranks = {r for lo, hi, _f in pct.rank_positions(n, ps).values() for r in (lo, hi)}
+            wanted[ident] = {r: pct.locate(g.hist, r) for r in ranks}
+    if not wanted:
+        return out
+    by_ident = {(g.kind, g.key, g.metric): g for g in groups}
+    parts = []
+    for metric, (value_field, bucket_field, day_field) in METRICS.items():
+        per_bucket: dict[int, list[Group]] = defaultdict(list)
+        for ident, ranks in wanted.items():
+            if ident[2] == metric:
+                for bucket in {b for b, _o in ranks.values()}:
+                    per_bucket[bucket].append(by_ident[ident])
+        if not per_bucket:
+            continue
+        cond = Q()
+        for bucket, needers in per_bucket.items():
+            in_bucket = Q(**{bucket_field: bucket})
+            if not any(g.kind == "all" for g in needers):
+                in_bucket &= reduce(operator.or_, [g.q() for g in needers])
+            cond |= in_bucket
+        parts.append(
+            facts(filters)
+            .filter(**{f"{day_field}__range": (filters.start, filters.end)})
+            .filter(cond)
+            .annotate(
+                stat_metric=Value(metric),
+                stat_agent=F("assignee_id"),
+                stat_channel=F("channel"),
+                stat_bucket=F(bucket_field),
+                stat_value=F(value_field),
+            )
+            .values_list("stat_metric", "stat_agent", "stat_channel", "stat_bucket", "stat_value")
+            .order_by()
+        )
+    query = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True)
+    values: dict[tuple, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    needs: dict[tuple[str, int], list[tuple]] = defaultdict(list)
+    for ident, ranks in wanted.items():
+        for bucket in {b for b, _o in ranks.values()}:
+            needs[(ident[2], bucket)].append(ident)
+    for metric, agent, channel, bucket, value in query:
+        for ident in needs.get((metric, bucket), ()):
+            if by_ident[ident].matches(agent, channel):
+                values[ident][bucket].append(value)
+    for ident, ranks in wanted.items():
+        g = by_ident[ident]
+        buckets = values[ident]
+        if any(len(buckets[b]) != g.hist.get(b, 0) for b, _o in ranks.values()):
+            # The facts moved on since the rollups were written (a rebuild is running).
+            out[ident] = _exact(filters, g, ps, None) if g.kind == "all" else dict.fromkeys(ps)
+            continue
+        for b in buckets:
+            buckets[b].sort()
+        at = {rank: buckets[b][offset] for rank, (b, offset) in ranks.items()}
+        n = sum(g.hist.values())
+        out[ident] = pct.interpolate(at, n, ps)
+    return out
+
+
+def _exact(filters: Filters, g: Group, ps, n):
+    value_field, _bucket, day_field = METRICS[g.metric]
+    qs = (
+        facts(filters).filter(g.q()).filter(**{f"{day_field}__range": (filters.start, filters.end)})
+    )
+    return pct.exact_sql(qs, value_field, ps, n=n)
+
+
+# Live counts and other apps' numbers ---------------------------------------------------------
+
+
+def live_counts(filters: Filters) -> dict:
+    """Right now, from the tickets table (by its status index): open, unanswered, unassigned."""
+    if filters.no_tag:
+        return {"open": 0, "unanswered": 0, "unassigned": 0}
+    qs = Ticket.objects.filter(status__in=ACTIVE_STATUSES)
+    if filters.queue_id:
+        qs = qs.filter(queue_id=filters.queue_id)
+    if filters.agent_id:
+        qs = qs.filter(assignee_id=filters.agent_id)
+    elif filters.unassigned:
+        qs = qs.filter(assignee__isnull=True)
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.tag_id:
+        qs = qs.filter(tags__id=filters.tag_id)
+    return qs.aggregate(
+        open=Count("pk"),
+        unanswered=Count("pk", filter=Q(first_response_at__isnull=True)),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+    )
+
+
+DEFLECTION_LABELS = {
+    "opened": _("Visitors who opened a suggested article"),
+    "without_ticket": _("… and then sent no ticket (deflected)"),
+    "with_ticket": _("… and sent a ticket anyway"),
+    "opens": _("Suggested articles opened"),
+}
+
+
+def kb_deflection(filters: Filters):
+    """The knowledge base's deflection numbers ({"rows", "rate", "articles"}), or None while
+    kb does not provide `kb.queries.deflection_counts(start, end)`."""
+    try:
+        from kb import queries as kb_queries
+
+        counts = kb_queries.deflection_counts
+    except (ImportError, AttributeError):
+        return None
+    start, end = filters.bounds()
+    result = counts(start, end)
+    if not isinstance(result, dict):
+        result = {"without_ticket": result}
+    rows = [
+        {"key": k, "label": DEFLECTION_LABELS.get(k, str(k).replace("_", " ")), "value": v}
+        for k, v in result.items()
+    ]
+    opened = result.get("opened")
+    rate = result.get("without_ticket", 0) / opened if opened else None
+    articles = None
+    top = getattr(kb_queries, "most_deflecting_articles", None)
+    if top is not None:
+        articles = list(top(start, end, limit=5))
+    return {"rows": rows, "rate": rate, "articles": articles}
+
+
+SEARCH_QUERY_FIELDS = ("query", "q", "text", "term")
+SEARCH_COUNT_FIELDS = ("result_count", "results", "hits", "num_results")
+SEARCH_TIME_FIELDS = ("created_at", "searched_at", "created")
+
+
+def no_result_searches(filters: Filters, limit: int = 20):
+    """The most frequent searches that found nothing (the docs to write), or None while the
+    search does not record them. Prefers `helpdesk.search.no_result_searches(start, end,
+    limit=)`; else reads a model named SearchQuery if its fields are recognisable."""
+    start, end = filters.bounds()
+    try:
+        from helpdesk import search
+    except ImportError:
+        search = None
+    provider = getattr(search, "no_result_searches", None)
+    if provider is not None:
+        return [{"query": q, "count": n} for q, n in provider(start, end, limit=limit)]
+    model = next((m for m in apps.get_models() if m.__name__ == "SearchQuery"), None)
+    if model is None:
+        return None
+    names = {f.name for f in model._meta.get_fields()}
+    query = next((n for n in SEARCH_QUERY_FIELDS if n in names), None)
+    count = next((n for n in SEARCH_COUNT_FIELDS if n in names), None)
+    when = next((n for n in SEARCH_TIME_FIELDS if n in names), None)
+    if not (query and count and when):
+        return None
+    rows = (
+        model.objects.filter(**{count: 0, f"{when}__gte": start, f"{when}__lt": end})
+        .values(query)
+        .annotate(n=Count("pk"))
+        .order_by("-n", query)[:limit]
+    )
+    return [{"query": r[query], "count": r["n"]} for r in rows]

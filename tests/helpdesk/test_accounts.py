@@ -1,0 +1,169 @@
+import pytest
+from django.urls import reverse
+
+from helpdesk.models import Role, User
+from helpdesk.services import ServiceError, set_role
+from tests.conftest import PASSWORD
+
+
+@pytest.mark.django_db
+def test_signup_creates_customer_and_signs_in(client):
+    response = client.post(
+        reverse("signup"),
+        {"name": "Nora New", "email": "Nora@Example.com", "password": "a-long-unusual-passphrase"},
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="nora@example.com")
+    assert user.role == Role.CUSTOMER
+    assert client.get(reverse("home")).context["user"] == user
+
+
+@pytest.mark.django_db
+def test_signup_rejects_bad_input_with_400_and_messages(client, customer):
+    response = client.post(
+        reverse("signup"), {"name": "", "email": "not-an-email", "password": "123"}
+    )
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "This field is required" in content
+    assert "valid email" in content
+    response = client.post(
+        reverse("signup"),
+        {"name": "Dup", "email": "CARLA@example.com", "password": "a-long-unusual-passphrase"},
+    )
+    assert response.status_code == 400
+    assert "already exists" in response.content.decode()
+    assert User.objects.filter(email__iexact="carla@example.com").count() == 1
+
+
+@pytest.mark.django_db
+def test_signup_honeypot_refuses_bots(client):
+    response = client.post(
+        reverse("signup"),
+        {
+            "name": "Bot",
+            "email": "bot@example.com",
+            "password": "a-long-unusual-passphrase",
+            "website": "spam",
+        },
+    )
+    assert response.status_code == 400
+    assert not User.objects.filter(email="bot@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_signin_with_email_any_case(client, customer):
+    response = client.post(
+        reverse("login"), {"username": "Carla@Example.COM", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("home")).context["user"] == customer
+
+
+@pytest.mark.django_db
+def test_signin_wrong_password_is_400_with_message(client, customer):
+    response = client.post(reverse("login"), {"username": customer.email, "password": "nope"})
+    assert response.status_code == 400
+    assert "do not match" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_signin_is_rate_limited_after_repeated_failures(client, customer, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": customer.email, "password": "wrong"})
+    # Even the right password is refused while locked out.
+    response = client.post(reverse("login"), {"username": customer.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Too many sign-in attempts" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_signout_requires_post(client, customer):
+    client.force_login(customer)
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.post(reverse("logout")).status_code == 302
+    assert not client.get(reverse("home")).context["user"].is_authenticated
+
+
+@pytest.mark.django_db
+def test_password_reset_by_email(client, customer, mailoutbox):
+    response = client.post(reverse("password_reset"), {"email": customer.email})
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1
+    body = mailoutbox[0].body
+    link = next(line for line in body.splitlines() if "/account/reset/" in line)
+    path = link.split("testserver", 1)[1].strip()
+    response = client.get(path, follow=True)
+    assert response.status_code == 200
+    form_url = response.redirect_chain[-1][0]
+    response = client.post(
+        form_url,
+        {"new_password1": "another-long-passphrase", "new_password2": "another-long-passphrase"},
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.check_password("another-long-passphrase")
+
+
+@pytest.mark.django_db
+def test_password_reset_unknown_email_gives_same_answer(client, mailoutbox):
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302
+    assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_password_reset_mismatch_is_400(client, customer, mailoutbox):
+    client.post(reverse("password_reset"), {"email": customer.email})
+    link = next(line for line in mailoutbox[0].body.splitlines() if "/account/reset/" in line)
+    response = client.get(link.split("testserver", 1)[1].strip(), follow=True)
+    form_url = response.redirect_chain[-1][0]
+    response = client.post(
+        form_url,
+        {"new_password1": "another-long-passphrase", "new_password2": "different-passphrase"},
+    )
+    assert response.status_code == 400
+
+
+def test_roles_in_one_place(db, customer, agent, admin):
+    assert (customer.is_agent, customer.is_admin) == (False, False)
+    assert (agent.is_agent, agent.is_admin) == (True, False)
+    assert (admin.is_agent, admin.is_admin) == (True, True)
+    assert admin.is_staff and not agent.is_staff
+
+
+def test_only_admins_change_roles_and_one_admin_remains(db, customer, agent, admin):
+    with pytest.raises(ServiceError):
+        set_role(actor=agent, user=customer, role=Role.AGENT)
+    set_role(actor=admin, user=customer, role=Role.AGENT)
+    customer.refresh_from_db()
+    assert customer.is_agent
+    with pytest.raises(ServiceError, match="at least one admin"):
+        set_role(actor=admin, user=admin, role=Role.AGENT)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/admin/"])
+def test_admin_site_only_for_admins(client, agent, admin, path):
+    client.force_login(agent)
+    assert client.get(path).status_code == 302  # to the admin login
+    client.force_login(admin)
+    assert client.get(path).status_code == 200
+
+
+def test_times_shown_in_user_time_zone(db, client, customer, ticket):
+    customer.timezone = "Asia/Tokyo"
+    customer.save(update_fields=["timezone"])
+    client.force_login(customer)
+    response = client.get(ticket.get_absolute_url())
+    assert response.status_code == 200
+    # Stored in UTC, rendered with the +09:00 offset.
+    assert "+09:00" in response.content.decode()
+
+
+def test_account_settings_bad_time_zone_is_400(db, client, customer):
+    client.force_login(customer)
+    response = client.post(reverse("account-settings"), {"name": "C", "timezone": "Mars/Olympus"})
+    assert response.status_code == 400
+    customer.refresh_from_db()
+    assert customer.timezone == "UTC"

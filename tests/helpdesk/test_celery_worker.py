@@ -1,0 +1,69 @@
+"""A task really runs through a real Celery worker, on whichever broker is configured
+(filesystem:// in the embedded setup, Redis when REDIS_URL is set)."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpdesk.celery import app as celery_app
+from helpdesk.celery import solo_worker_argv
+from helpdesk.tasks import ping
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def worker():
+    celery_app.conf.task_always_eager = False
+    proc = subprocess.Popen(
+        solo_worker_argv(f"test-{os.getpid()}@%h", loglevel="WARNING"),
+        cwd=ROOT,
+        env={**os.environ, "CELERY_QUEUE": celery_app.conf.task_default_queue},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.mark.worker
+def test_task_runs_through_a_real_worker(worker, settings):
+    result = ping.delay("hello")
+    try:
+        value = result.get(timeout=60)
+    except Exception:
+        worker.terminate()
+        output = worker.stdout.read().decode(errors="replace")
+        raise AssertionError(f"worker did not answer; its output:\n{output}") from None
+    assert value["value"] == "hello"
+    assert value["pid"] != os.getpid()  # it ran in the worker, not inline
+    expected = "redis" if settings.REDIS_URL else "filesystem"
+    assert celery_app.connection_for_write().transport_cls.startswith(expected) or expected in str(
+        celery_app.conf.broker_url
+    )
+
+
+def test_celery_configuration_is_safe():
+    conf = celery_app.conf
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.task_time_limit and conf.task_soft_time_limit < conf.task_time_limit
+    assert ping.acks_late is True
+    assert ping.max_retries == 5
+    assert ping.autoretry_for
+
+
+def test_base_task_retries_transient_errors_only():
+    from helpdesk.celery import FrontlineTask, TransientError
+
+    assert TransientError in FrontlineTask.autoretry_for
+    assert ValueError not in FrontlineTask.autoretry_for

@@ -1,0 +1,280 @@
+"""Unified search: permissions inside the query, syntax edge cases, logging. Runs on SQLite
+(FTS5) and on Postgres (tsvector + GIN) with the same expectations."""
+
+import pytest
+from django.urls import reverse
+
+from forum import services as forum_services
+from forum.models import Category as ForumCategory
+from helpdesk import search
+from helpdesk.models import SearchEntry, SearchLog
+from kb import services as kb_services
+from tickets import services as ticket_services
+
+
+@pytest.fixture
+def content(db, customer, other_customer, agent, queue, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        cat = kb_services.create_category(name="Guides")
+        public = kb_services.create_article(
+            author=agent,
+            category=cat,
+            title="Configure the zebra printer",
+            body="Install the zebra driver, then print a test page.",
+            publish=True,
+        )
+        internal = kb_services.create_article(
+            author=agent,
+            category=cat,
+            title="Zebra escalation runbook",
+            body="Internal: call the zebra vendor hotline 555-0100.",
+            publish=True,
+            visibility="internal",
+        )
+        draft = kb_services.create_article(
+            author=agent,
+            category=cat,
+            title="Zebra firmware draft",
+            body="Unreleased zebra firmware notes.",
+        )
+        fcat = ForumCategory.objects.create(name="Q&A", slug="qa")
+        thread = forum_services.start_thread(
+            author=customer,
+            category=fcat,
+            title="Zebra printer prints blank labels",
+            body="My zebra labels come out blank.",
+        )
+        hidden = forum_services.start_thread(
+            author=other_customer, category=fcat, title="Zebra spam thread", body="buy zebra pills"
+        )
+        mine = ticket_services.create_ticket(
+            requester=customer,
+            subject="My zebra invoice is wrong",
+            body="Zebra invoice 42 has the wrong VAT.",
+            queue=queue,
+        )
+        ticket_services.post_reply(
+            ticket=mine,
+            author=agent,
+            body="Zebra secret: customer is on the legacy plan",
+            internal=True,
+        )
+        theirs = ticket_services.create_ticket(
+            requester=other_customer,
+            subject="Their zebra contract",
+            body="Zebra contract renewal for Otto.",
+            queue=queue,
+        )
+    from forum.models import Thread
+
+    Thread.objects.filter(pk=hidden.pk).update(is_hidden=True)
+    search.rebuild()
+    return {
+        "public": public,
+        "internal": internal,
+        "draft": draft,
+        "thread": thread,
+        "hidden": hidden,
+        "mine": mine,
+        "theirs": theirs,
+    }
+
+
+def kinds_and_ids(results):
+    entries = {
+        e.pk: e for e in SearchEntry.objects.filter(pk__in=[h.entry_id for h in results.hits])
+    }
+    return {(entries[h.entry_id].kind, entries[h.entry_id].object_id) for h in results.hits}
+
+
+def test_anonymous_sees_only_public_published_content(content):
+    results = search.search(user=None, query="zebra")
+    found = kinds_and_ids(results)
+    assert found == {("article", content["public"].pk), ("thread", content["thread"].pk)}
+    assert results.total == 2  # counts leak nothing either
+
+
+def test_customer_sees_public_content_and_own_tickets_only(content, customer):
+    results = search.search(user=customer, query="zebra")
+    found = kinds_and_ids(results)
+    assert ("ticket", content["mine"].pk) in found
+    assert ("ticket", content["theirs"].pk) not in found
+    assert ("article", content["internal"].pk) not in found
+    assert ("article", content["draft"].pk) not in found
+    assert ("thread", content["hidden"].pk) not in found
+    assert results.total == 3
+
+
+def test_internal_notes_never_reach_snippets_or_matches(content, customer, agent):
+    for user in (customer, agent):
+        results = search.search(user=user, query="legacy plan")
+        assert results.total == 0
+        html = " ".join(
+            h.snippet_html + h.title_html for h in search.search(user=user, query="zebra").hits
+        )
+        assert "legacy" not in html
+
+
+def test_agents_see_everything_and_filter_by_status_and_queue(content, agent, queue):
+    results = search.search(user=agent, query="zebra", limit=50)
+    assert len(kinds_and_ids(results)) == 7
+    only_tickets = search.search(
+        user=agent, query="zebra", kind="ticket", status="new", queue_id=queue.pk
+    )
+    assert kinds_and_ids(only_tickets) == {
+        ("ticket", content["mine"].pk),
+        ("ticket", content["theirs"].pk),
+    }
+
+
+def test_customer_cannot_use_agent_filters_to_probe(content, customer):
+    results = search.search(user=customer, query="zebra", status="new")
+    assert ("ticket", content["theirs"].pk) not in kinds_and_ids(results)
+
+
+def test_titles_rank_above_bodies_and_snippets_are_highlighted(content, agent):
+    results = search.search(user=None, query="printer")
+    assert results.hits[0].title_html.count("<mark>") >= 1
+    snippet = search.search(user=None, query="driver").hits[0].snippet_html
+    assert "<mark>driver</mark>" in snippet
+
+
+def test_stemming_and_prefix_match(content):
+    assert search.search(user=None, query="printing").total >= 1  # stem of print
+    assert search.search(user=None, query="zeb").total == 2  # prefix of the last word
+
+
+def test_phrases_exclusions_and_or(content):
+    assert kinds_and_ids(search.search(user=None, query='"blank labels"')) == {
+        ("thread", content["thread"].pk)
+    }
+    assert kinds_and_ids(search.search(user=None, query="zebra -blank")) == {
+        ("article", content["public"].pk)
+    }
+    assert search.search(user=None, query="driver or labels").total == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "the and of",
+        '"',
+        '""',
+        "-",
+        "- -",
+        "or",
+        "AND OR NOT",
+        "*",
+        "zebra*",
+        "a:b",
+        "(((",
+        "NEAR(a b)",
+        "zebra\x00printer",
+        "日本語のテスト",
+        "emoji 🦓",
+        "naïve café",
+        "x" * 10_000,
+        "zebra " * 2000,
+        "'; DROP TABLE x; --",
+        "\\",
+    ],
+)
+def test_query_syntax_edge_cases_give_a_page_not_an_error(client, content, query):
+    response = client.get(reverse("search"), {"q": query})
+    # A NUL byte is refused as bad input (400); everything else is searched. Either way: a page.
+    assert response.status_code == (400 if "\x00" in query else 200)
+    assert b'name="q"' in response.content
+
+
+def test_ten_kilobyte_query_is_cut_not_refused(content):
+    results = search.search(user=None, query="zebra " + "x" * 10_000)
+    assert len(results.query) <= 200
+
+
+def test_search_page_logs_and_click_through(client, content):
+    response = client.get(reverse("search"), {"q": "Zebra  PRINTER"})
+    assert response.status_code == 200
+    log = SearchLog.objects.get()
+    assert log.query == "zebra printer" and log.result_count >= 1 and log.role == "anonymous"
+    hit = response.context["results"].hits[0]
+    go = client.get(reverse("search-click", args=[log.pk, hit.entry_id]))
+    assert go.status_code == 302 and go["Location"] == hit.url
+    log.refresh_from_db()
+    assert log.clicked_id == hit.entry_id
+
+
+def test_click_through_cannot_reach_hidden_entries(client, content):
+    entry = SearchEntry.objects.get(kind="article", object_id=content["internal"].pk)
+    assert client.get(reverse("search-click", args=[0, entry.pk])).status_code == 404
+
+
+def test_searches_without_results_are_listed_for_admins(client, content, admin, agent):
+    client.get(reverse("search"), {"q": "quantum teleporter"})
+    client.get(reverse("search"), {"q": "Quantum  teleporter"})
+    client.get(reverse("search"), {"q": "zebra"})
+    rows = search.searches_without_results()
+    assert rows[0]["query"] == "quantum teleporter" and rows[0]["times"] == 2
+    client.force_login(agent)
+    assert client.get(reverse("search-gaps")).status_code == 404
+    client.force_login(admin)
+    response = client.get(reverse("search-gaps"))
+    assert response.status_code == 200
+    assert b"quantum teleporter" in response.content
+
+
+def test_index_follows_changes(content, agent, customer, django_capture_on_commit_callbacks):
+    ticket = content["mine"]
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_services.post_reply(ticket=ticket, author=agent, body="The okapi module is fixed.")
+    assert kinds_and_ids(search.search(user=customer, query="okapi")) == {("ticket", ticket.pk)}
+    other = content["theirs"]
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_services.change_status(ticket=other, actor=agent, status="solved")
+    assert SearchEntry.objects.get(kind="ticket", object_id=other.pk).status == "solved"
+
+
+def test_rebuild_indexes_everything_and_drops_stale_rows(content):
+    SearchEntry.objects.all().delete()
+    SearchEntry.objects.create(kind="ticket", object_id=999999, title="ghost", url="/x")
+    count = search.rebuild()
+    assert count == SearchEntry.objects.count() >= 7
+    assert not SearchEntry.objects.filter(object_id=999999).exists()
+    assert search.search(user=None, query="zebra").total == 2
+
+
+def test_search_page_query_count_is_constant(client, content, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):
+        client.get(reverse("search"), {"q": "zebra"})
+
+
+def test_rebuild_command_shows_progress(content):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("rebuild_search_index", stdout=out)
+    text = out.getvalue()
+    assert "article" in text and "ticket" in text and "Indexed" in text
+
+
+def test_index_follows_articles_and_forum_moderation(
+    content, agent, django_capture_on_commit_callbacks
+):
+    from forum.services import hide_thread
+    from kb import services as kb
+
+    article = content["public"]
+    with django_capture_on_commit_callbacks(execute=True):
+        kb.update_article(article=article, actor=agent, body="Now about the capybara cable.")
+    assert kinds_and_ids(search.search(user=None, query="capybara")) == {("article", article.pk)}
+    with django_capture_on_commit_callbacks(execute=True):
+        kb.unpublish_article(article=article, actor=agent)
+    assert search.search(user=None, query="capybara").total == 0
+    assert search.search(user=agent, query="capybara").total == 1
+    thread = content["thread"]
+    with django_capture_on_commit_callbacks(execute=True):
+        hide_thread(thread=thread, actor=agent, reason="spam")
+    assert ("thread", thread.pk) not in kinds_and_ids(search.search(user=None, query="zebra"))

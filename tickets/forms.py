@@ -1,0 +1,246 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.models import User
+from tickets.models import Channel, Priority, Queue, Status
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if not data:
+            return []
+        files = data if isinstance(data, list | tuple) else [data]
+        if len(files) > 10:
+            raise forms.ValidationError(_("Attach at most 10 files."))
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+def _attachments_help():
+    mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+    return _("Up to 10 files, %(mb)s MB each: images, PDF, text, logs, archives.") % {"mb": mb}
+
+
+class NewTicketForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your email"),
+        required=False,
+        help_text=_("We'll send you a link to follow your request. No password needed."),
+    )
+    name = forms.CharField(label=_("Your name"), max_length=150, required=False)
+    subject = forms.CharField(
+        label=_("Subject"),
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "placeholder": _("A short summary of the problem")}
+        ),
+    )
+    queue = forms.ModelChoiceField(
+        label=_("Product or topic"), queryset=Queue.objects.none(), empty_label=None
+    )
+    body = forms.CharField(
+        label=_("Message"),
+        max_length=100_000,
+        strip=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 8,
+                "placeholder": _(
+                    "What happened, what you expected, and the steps to see it. Markdown works: ```code```"
+                ),
+            }
+        ),
+    )
+    diagnostics = forms.CharField(
+        label=_("Diagnostics (optional)"),
+        required=False,
+        max_length=100_000,
+        strip=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 4,
+                "class": "mono",
+                "placeholder": _("Paste logs, versions or error output here"),
+            }
+        ),
+    )
+    attachments = MultipleFileField(label=_("Attachments"))
+    submission_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    website = forms.CharField(
+        required=False, widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"})
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["attachments"].help_text = _attachments_help()
+        is_agent = bool(user and user.is_authenticated and user.is_agent)
+        queues = Queue.objects.all() if is_agent else Queue.objects.filter(is_public=True)
+        self.fields["queue"].queryset = queues
+        if user and user.is_authenticated and not is_agent:
+            del self.fields["email"]
+            del self.fields["name"]
+        elif not (user and user.is_authenticated):
+            self.fields["email"].required = True
+        if is_agent:
+            self.fields["email"].required = True
+            self.fields["email"].label = _("Customer email")
+            self.fields["email"].help_text = _("The customer this ticket is for.")
+            self.fields["name"].label = _("Customer name")
+            self.fields["channel"] = forms.ChoiceField(
+                label=_("Channel"),
+                choices=[
+                    (Channel.PHONE, Channel.PHONE.label),
+                    (Channel.WEB, Channel.WEB.label),
+                    (Channel.EMAIL, Channel.EMAIL.label),
+                ],
+                initial=Channel.PHONE,
+            )
+            self.fields["priority"] = forms.TypedChoiceField(
+                label=_("Priority"), choices=Priority.choices, coerce=int, initial=Priority.NORMAL
+            )
+
+    def clean_website(self):
+        if self.cleaned_data.get("website"):
+            raise forms.ValidationError(_("Leave this field empty."))
+        return ""
+
+    def clean_subject(self):
+        subject = " ".join(self.cleaned_data["subject"].split())
+        if not subject:
+            raise forms.ValidationError(_("Give the ticket a subject."))
+        return subject
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        if not body.strip():
+            raise forms.ValidationError(_("Describe the problem in the message."))
+        return body
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Reply"),
+        max_length=100_000,
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 6, "placeholder": _("Write your reply. Markdown works.")}
+        ),
+    )
+    is_internal = forms.BooleanField(label=_("Internal note (only staff see it)"), required=False)
+    time_spent = forms.IntegerField(
+        label=_("Minutes spent"), required=False, min_value=0, max_value=1440
+    )
+    new_status = forms.ChoiceField(
+        label=_("Then set status"),
+        required=False,
+        choices=[
+            ("", _("Keep / default")),
+            *[(s.value, s.label) for s in Status if s != Status.NEW],
+        ],
+    )
+    attachments = MultipleFileField(label=_("Attachments"))
+    seen_message_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    confirm = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        if not body.strip():
+            raise forms.ValidationError(_("Write a message first."))
+        return body
+
+
+class TicketFilterForm(forms.Form):
+    VIEW_CHOICES = [("all", _("All")), ("mine", _("Mine")), ("unassigned", _("Unassigned"))]
+    SORT_CHOICES = [
+        ("-updated", _("Recently updated")),
+        ("updated", _("Least recently updated")),
+        ("-created", _("Newest")),
+        ("created", _("Oldest")),
+        ("-priority", _("Highest priority")),
+        ("customer_waiting", _("Customer waiting longest")),
+    ]
+    view = forms.ChoiceField(choices=VIEW_CHOICES, required=False)
+    status = forms.MultipleChoiceField(
+        choices=[("active", _("Active")), *Status.choices],
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 1}),
+    )
+    queue = forms.ModelChoiceField(
+        queryset=Queue.objects.all(), required=False, empty_label=_("Any queue")
+    )
+    priority = forms.TypedChoiceField(
+        choices=[("", _("Any priority")), *Priority.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    tag = forms.CharField(max_length=50, required=False)
+    requester = forms.CharField(max_length=254, required=False)
+    q = forms.CharField(max_length=200, required=False)
+    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+    page = forms.IntegerField(min_value=1, max_value=100_000, required=False)
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [
+        ("assign", _("Assign to")),
+        ("status", _("Set status")),
+        ("tag", _("Add tag")),
+        ("close", _("Close")),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS)
+    tickets = forms.TypedMultipleChoiceField(
+        coerce=int, choices=(), error_messages={"required": _("Select at least one ticket.")}
+    )
+    assignee = forms.ModelChoiceField(queryset=User.objects.staff(), required=False)
+    status = forms.ChoiceField(choices=[("", "—"), *Status.choices], required=False)
+    tag = forms.CharField(max_length=50, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        raw = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
+        self.fields["tickets"].choices = [(v, v) for v in raw if str(v).isdigit()][:500]
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "status" and not data.get("status"):
+            self.add_error("status", _("Choose a status."))
+        if action == "tag" and not (data.get("tag") or "").strip():
+            self.add_error("tag", _("Type a tag."))
+        return data
+
+
+class TicketPropertiesForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices, required=False)
+    expected_status = forms.ChoiceField(choices=Status.choices, required=False)
+    priority = forms.TypedChoiceField(
+        choices=Priority.choices, coerce=int, required=False, empty_value=None
+    )
+    assignee = forms.CharField(required=False)
+    queue = forms.ModelChoiceField(queryset=Queue.objects.all(), required=False)
+    tags = forms.CharField(required=False, max_length=1000)
+
+
+class TimeForm(forms.Form):
+    minutes = forms.IntegerField(min_value=1, max_value=1440)
+    note = forms.CharField(max_length=200, required=False)
+
+
+class MergeForm(forms.Form):
+    target = forms.IntegerField(label=_("Merge into ticket number"), min_value=1)
+
+
+class SavedFilterForm(forms.Form):
+    name = forms.CharField(max_length=60)
+    query = forms.CharField(max_length=500, required=False)

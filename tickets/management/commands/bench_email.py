@@ -1,0 +1,120 @@
+"""Measure inbound email throughput: N mixed messages through the Maildir source and one real
+Celery worker. Run it against a throwaway database, e.g.
+
+    FRONTLINE_VAR_DIR=/tmp/frontline-bench .venv/bin/python manage.py migrate
+    FRONTLINE_VAR_DIR=/tmp/frontline-bench .venv/bin/python manage.py bench_email --count 2000
+"""
+
+import json
+import os
+import random
+import subprocess
+import tempfile
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from helpdesk.celery import app as celery_app
+from helpdesk.celery import solo_worker_argv
+from tickets.mailsources import poll_maildir
+from tickets.models import InboundEmail, Queue
+
+PARAGRAPH = (
+    "Since this morning the export stops half-way with an error. We tried again after clearing "
+    "the cache and restarting the browser, with the same result. Our whole team depends on it."
+)
+
+
+def _mail(i: int, rng: random.Random) -> bytes:
+    msg = EmailMessage()
+    kind = rng.random()
+    msg["From"] = f"Customer {i % 300} <customer{i % 300}@bench.example>"
+    msg["To"] = "support@frontline.localhost"
+    msg["Message-ID"] = f"<bench-{i}@bench.example>"
+    if kind < 0.55 or i < 10:
+        msg["Subject"] = f"Export fails (case {i})"
+    elif kind < 0.85:
+        msg["Subject"] = f"Re: Export fails (case {i - 5})"
+        msg["In-Reply-To"] = f"<bench-{i - 5}@bench.example>"
+        msg["References"] = f"<bench-{i - 5}@bench.example>"
+    else:
+        msg["Subject"] = "Out of office"
+        msg["Auto-Submitted"] = "auto-replied"
+    body = "\n\n".join([PARAGRAPH] * rng.randint(1, 4)) + "\n\n> quoted earlier mail\n> more\n"
+    msg.set_content(body)
+    if rng.random() < 0.15:
+        msg.add_attachment(
+            os.urandom(rng.randint(2_000, 60_000)),
+            maintype="application",
+            subtype="pdf",
+            filename=f"report-{i}.pdf",
+        )
+    return msg.as_bytes()
+
+
+class Command(BaseCommand):
+    help = "Emails per second through the Maildir source with one Celery worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--count", type=int, default=2000)
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--json", help="also write the result to this file")
+
+    def handle(self, *args, count, seed, **options):
+        rng = random.Random(seed)
+        queue, _ = Queue.objects.get_or_create(
+            slug="bench", defaults={"name": "Bench", "send_acknowledgement": False}
+        )
+        maildir = Path(tempfile.mkdtemp(prefix="frontline-bench-inbox-"))
+        (maildir / "new").mkdir()
+        for i in range(count):
+            (maildir / "new" / f"{i:06}.eml").write_bytes(_mail(i, rng))
+        before = InboundEmail.objects.count()
+        celery_app.conf.task_always_eager = False
+        queue_name = f"bench-{os.getpid()}"
+        celery_app.conf.task_default_queue = queue_name
+        t0 = time.perf_counter()
+        stored = poll_maildir(maildir, queue=queue)
+        t_store = time.perf_counter() - t0
+        env = {**os.environ, "CELERY_QUEUE": queue_name}
+        worker = subprocess.Popen(
+            solo_worker_argv(f"bench-{os.getpid()}@%h", loglevel="WARNING"),
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        t1 = time.perf_counter()
+        try:
+            while InboundEmail.objects.filter(status="received").exists():
+                if time.perf_counter() - t1 > 1800:
+                    raise SystemExit("gave up after 30 minutes")
+                time.sleep(0.2)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+        t_process = time.perf_counter() - t1
+        done = InboundEmail.objects.count() - before
+        by_status = {
+            s: InboundEmail.objects.filter(pk__gt=0, status=s).count()
+            for s in ("processed", "ignored", "held", "failed")
+        }
+        result = {
+            "messages": count,
+            "stored": stored,
+            "rows": done,
+            "store_seconds": round(t_store, 2),
+            "process_seconds": round(t_process, 2),
+            "stored_per_second": round(stored / t_store, 1) if t_store else None,
+            "processed_per_second": round(stored / t_process, 1) if t_process else None,
+            "end_to_end_per_second": round(stored / (t_store + t_process), 1),
+            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            "broker": "redis" if settings.REDIS_URL else "filesystem",
+            "status_counts": by_status,
+        }
+        self.stdout.write(json.dumps(result, indent=2))
+        if options.get("json"):
+            Path(options["json"]).write_text(json.dumps(result, indent=2))

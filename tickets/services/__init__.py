@@ -1,0 +1,21 @@
+"""Every state change to a ticket. Views, email ingestion, tasks and tests call these."""
+
+from helpdesk.services import ServiceError  # noqa: F401
+from tickets.services.core import (  # noqa: F401
+    add_tag,
+    assign_ticket,
+    auto_close_solved_tickets,
+    bulk_update,
+    change_priority,
+    change_queue,
+    change_status,
+    claim_ticket,
+    create_ticket,
+    log_time,
+    merge_tickets,
+    post_reply,
+    review_canned_reply,
+    set_tags,
+    use_canned_reply,
+    validate_upload,
+)

@@ -1,0 +1,609 @@
+import mimetypes
+import secrets
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from helpdesk import markup
+from helpdesk import search as search_index
+from helpdesk.services import ServiceError
+from tickets.models import (
+    ACTIVE_STATUSES,
+    Attachment,
+    CannedReply,
+    Channel,
+    Message,
+    Priority,
+    Queue,
+    Status,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TimeEntry,
+)
+
+MAX_SUBJECT = 200
+MAX_BODY = 100_000
+MAX_TAGS = 20
+
+
+def _event(ticket, actor, kind, **data) -> TicketEvent:
+    # Every change is an event, and every change may alter what search shows for the ticket.
+    search_index.schedule("ticket", ticket.pk)
+    return TicketEvent.objects.create(ticket=ticket, actor=actor, kind=kind, data=data)
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """Re-read the ticket row under a lock, so concurrent changes queue up instead of racing."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _require_agent(actor):
+    if not actor.is_agent:
+        raise ServiceError(_("Only support staff can do that."))
+
+
+def new_message_id(ticket_id: int) -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">").strip() or "frontline"
+    return f"<ticket-{ticket_id}.{secrets.token_hex(8)}@{domain}>"
+
+
+def validate_upload(upload) -> str:
+    """Return the content type of an upload, or raise ServiceError with a readable reason."""
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise ServiceError(
+            _("%(name)s is too large (the limit is %(mb)s MB).")
+            % {"name": upload.name, "mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024)}
+        )
+    guessed = mimetypes.guess_type(upload.name)[0] or ""
+    declared = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
+    # Trust neither alone: both the name and the declared type must be allowed (when present).
+    content_type = guessed or declared or "application/octet-stream"
+    if guessed and guessed not in settings.UPLOAD_ALLOWED_TYPES:
+        raise ServiceError(_("Files of type %(type)s are not accepted.") % {"type": guessed})
+    if (
+        declared
+        and declared not in settings.UPLOAD_ALLOWED_TYPES
+        and declared != "application/octet-stream"
+    ):
+        raise ServiceError(_("Files of type %(type)s are not accepted.") % {"type": declared})
+    if content_type not in settings.UPLOAD_ALLOWED_TYPES:
+        raise ServiceError(_("Files of type %(type)s are not accepted.") % {"type": content_type})
+    return content_type
+
+
+def _store_attachments(message: Message, uploads: Sequence) -> list[Attachment]:
+    stored = []
+    for upload in uploads:
+        content_type = validate_upload(upload)
+        name = (upload.name or "file").replace("/", "_").replace("\\", "_")[:200]
+        att = Attachment(
+            message=message,
+            ticket_id=message.ticket_id,
+            token=secrets.token_hex(20),
+            filename=name,
+            content_type=content_type,
+            size=upload.size,
+        )
+        att.file.save(att.token, upload, save=False)
+        att.save()
+        stored.append(att)
+    return stored
+
+
+def _clean_text(subject: str | None, body: str | None) -> tuple[str, str]:
+    subject = " ".join((subject or "").split())
+    body = (body or "").replace("\r\n", "\n")
+    if not subject:
+        raise ServiceError(_("Give the ticket a subject."))
+    if len(subject) > MAX_SUBJECT:
+        raise ServiceError(_("The subject is too long (200 characters at most)."))
+    if not body.strip():
+        raise ServiceError(_("Describe the problem in the message."))
+    if len(body) > MAX_BODY:
+        raise ServiceError(_("The message is too long."))
+    return subject, body
+
+
+def create_ticket(
+    *,
+    requester,
+    subject: str,
+    body: str,
+    queue: Queue,
+    actor=None,
+    channel: str = Channel.WEB,
+    priority: int = Priority.NORMAL,
+    diagnostics: str = "",
+    attachments: Sequence = (),
+    tags: Iterable[str] = (),
+    submission_key: str | None = None,
+    message_id: str | None = None,
+) -> Ticket:
+    """Open a ticket with its first message. `actor` is the agent logging it for a customer.
+
+    Idempotent by `submission_key`: the same key returns the ticket already created.
+    """
+    actor = actor or requester
+    if actor != requester:
+        _require_agent(actor)
+    subject, body = _clean_text(subject, body)
+    if submission_key:
+        existing = Ticket.objects.filter(submission_key=submission_key).first()
+        if existing:
+            return existing
+    for upload in attachments:
+        validate_upload(upload)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.create(
+                subject=subject,
+                requester=requester,
+                queue=queue,
+                channel=channel,
+                priority=priority,
+                diagnostics=(diagnostics or "")[:MAX_BODY],
+                created_at=now,
+                updated_at=now,
+                last_customer_activity_at=now,
+                submission_key=submission_key or None,
+                message_count=1,
+            )
+            message = Message.objects.create(
+                ticket=ticket,
+                author=requester,
+                body=body,
+                body_html=markup.render(body),
+                channel=channel,
+                created_at=now,
+                message_id=message_id,
+            )
+            _store_attachments(message, attachments)
+            _event(ticket, actor, TicketEvent.Kind.CREATED, channel=channel)
+            if tags:
+                _apply_tags(ticket, actor, tags, replace=True)
+            from tickets import tasks
+
+            transaction.on_commit(lambda: tasks.notify_new_ticket.delay(ticket.pk))
+    except IntegrityError:
+        if submission_key:
+            existing = Ticket.objects.filter(submission_key=submission_key).first()
+            if existing:
+                return existing
+        raise
+    return ticket
+
+
+def post_reply(
+    *,
+    ticket: Ticket,
+    author,
+    body: str,
+    internal: bool = False,
+    attachments: Sequence = (),
+    time_spent: int = 0,
+    new_status: str | None = None,
+    channel: str = Channel.WEB,
+    message_id: str | None = None,
+    seen_message_id: int | None = None,
+) -> Message:
+    """Add a public reply or an internal note and keep the ticket's state in step.
+
+    Staff: the first public reply sets first_response_at; the status moves to `new_status`
+    (pending, waiting on the customer, by default). Customers: a reply reopens the ticket.
+    Internal notes change no status and are never mailed to the customer.
+    If `seen_message_id` is given and someone else replied after it, nothing is saved and
+    ServiceError is raised with code "collision", so the agent can read it first.
+    """
+    body = (body or "").replace("\r\n", "\n")
+    if not body.strip():
+        raise ServiceError(_("Write a message first."))
+    if len(body) > MAX_BODY:
+        raise ServiceError(_("The message is too long."))
+    is_staff = author.is_agent
+    if internal and not is_staff:
+        raise ServiceError(_("Only support staff can add internal notes."))
+    if time_spent and not is_staff:
+        raise ServiceError(_("Only support staff can log time."))
+    if time_spent < 0 or time_spent > 24 * 60:
+        raise ServiceError(_("Time spent must be between 0 and 1440 minutes."))
+    if new_status and (not is_staff or new_status not in Status.values):
+        raise ServiceError(_("That status cannot be set here."))
+    for upload in attachments:
+        validate_upload(upload)
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.merged_into_id:
+            raise ServiceError(
+                _("This ticket was merged into #%(n)s.") % {"n": ticket.merged_into_id}
+            )
+        if ticket.status == Status.CLOSED and not is_staff:
+            raise ServiceError(_("This ticket is closed. Please open a new ticket."))
+        if seen_message_id is not None:
+            newer = Message.objects.filter(ticket=ticket, id__gt=seen_message_id).exclude(
+                author=author
+            )
+            if not is_staff:
+                # A customer never sees notes; one must not block (or reveal itself to) them.
+                newer = newer.filter(is_internal=False)
+            if newer.exists():
+                raise ServiceError(_("Someone else replied while you were writing."), "collision")
+        message = Message.objects.create(
+            ticket=ticket,
+            author=author,
+            body=body,
+            body_html=markup.render(body),
+            is_internal=internal,
+            is_from_staff=is_staff,
+            channel=channel,
+            created_at=now,
+            message_id=message_id
+            or (new_message_id(ticket.pk) if is_staff and not internal else None),
+            time_spent_minutes=time_spent,
+        )
+        _store_attachments(message, attachments)
+        fields = {"updated_at": now, "message_count": ticket.message_count + 1}
+        old_status = ticket.status
+        if is_staff:
+            fields["last_agent_activity_at"] = now
+            if not internal:
+                if ticket.first_response_at is None:
+                    fields["first_response_at"] = now
+                target = new_status or Status.PENDING
+            else:
+                target = new_status or old_status
+        else:
+            fields["last_customer_activity_at"] = now
+            target = Status.OPEN if old_status != Status.NEW else Status.NEW
+        if target != old_status:
+            fields.update(_status_fields(ticket, target, now))
+        if time_spent:
+            fields["time_spent_minutes"] = ticket.time_spent_minutes + time_spent
+            TimeEntry.objects.create(
+                ticket=ticket, agent=author, minutes=time_spent, created_at=now
+            )
+        for name, value in fields.items():
+            setattr(ticket, name, value)
+        ticket.save(update_fields=list(fields))
+        _event(
+            ticket,
+            author,
+            TicketEvent.Kind.NOTED if internal else TicketEvent.Kind.REPLIED,
+            message=message.pk,
+        )
+        if target != old_status:
+            _event(ticket, author, TicketEvent.Kind.STATUS, old=old_status, new=target)
+        if time_spent:
+            _event(ticket, author, TicketEvent.Kind.TIME, minutes=time_spent)
+        from tickets import tasks
+
+        if is_staff and not internal:
+            transaction.on_commit(lambda: tasks.notify_customer_of_reply.delay(message.pk))
+        elif not is_staff:
+            transaction.on_commit(lambda: tasks.notify_assignee_of_customer_reply.delay(message.pk))
+    return message
+
+
+def _status_fields(ticket: Ticket, status: str, now) -> dict:
+    fields = {"status": status}
+    if status == Status.SOLVED:
+        fields["solved_at"] = now
+    elif status == Status.CLOSED:
+        fields["closed_at"] = now
+        if ticket.solved_at is None:
+            fields["solved_at"] = now
+    elif status in ACTIVE_STATUSES and ticket.status in (Status.SOLVED, Status.CLOSED):
+        # Reopened: the resolution clock restarts; the statistics see the reopen event.
+        fields["solved_at"] = None
+        fields["closed_at"] = None
+    return fields
+
+
+def change_status(*, ticket: Ticket, actor, status: str, expected: str | None = None) -> Ticket:
+    """Set the status. Customers may only mark their ticket solved (or reopen a solved one).
+
+    `expected` is the status the actor saw; if it changed meanwhile nothing is written.
+    """
+    if status not in Status.values:
+        raise ServiceError(_("Unknown status."))
+    if not actor.is_agent:
+        if ticket.requester_id != actor.pk:
+            raise ServiceError(_("That ticket is not yours."))
+        if status not in (Status.SOLVED, Status.OPEN):
+            raise ServiceError(_("You can mark a ticket solved or reopen it."))
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if expected and ticket.status != expected:
+            raise ServiceError(
+                _("Someone changed the status to “%(s)s” meanwhile; nothing was changed.")
+                % {"s": ticket.get_status_display()},
+                "conflict",
+            )
+        if ticket.status == status:
+            return ticket
+        if ticket.status == Status.CLOSED and not actor.is_agent:
+            raise ServiceError(_("This ticket is closed. Please open a new ticket."))
+        if not actor.is_agent and status == Status.OPEN and ticket.status != Status.SOLVED:
+            raise ServiceError(_("Only a solved ticket can be reopened."))
+        old = ticket.status
+        fields = _status_fields(ticket, status, now)
+        fields["updated_at"] = now
+        for name, value in fields.items():
+            setattr(ticket, name, value)
+        ticket.save(update_fields=list(fields))
+        _event(ticket, actor, TicketEvent.Kind.STATUS, old=old, new=status)
+        if status == Status.SOLVED and actor.is_agent:
+            from tickets import tasks
+
+            transaction.on_commit(lambda: tasks.notify_customer_solved.delay(ticket.pk))
+    return ticket
+
+
+def change_priority(*, ticket: Ticket, actor, priority: int) -> Ticket:
+    _require_agent(actor)
+    if int(priority) not in Priority.values:
+        raise ServiceError(_("Unknown priority."))
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.priority == int(priority):
+            return ticket
+        old = ticket.priority
+        ticket.priority = int(priority)
+        ticket.updated_at = timezone.now()
+        ticket.save(update_fields=["priority", "updated_at"])
+        _event(ticket, actor, TicketEvent.Kind.PRIORITY, old=old, new=ticket.priority)
+    return ticket
+
+
+def assign_ticket(*, ticket: Ticket, actor, assignee) -> Ticket:
+    """Assign to an agent, or unassign with None. A new ticket that gets an owner is open."""
+    _require_agent(actor)
+    if assignee is not None and not assignee.is_agent:
+        raise ServiceError(_("Tickets can only be assigned to support staff."))
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.assignee_id == (assignee.pk if assignee else None):
+            return ticket
+        old = ticket.assignee_id
+        now = timezone.now()
+        ticket.assignee = assignee
+        ticket.updated_at = now
+        fields = ["assignee", "updated_at"]
+        if assignee is not None and ticket.status == Status.NEW:
+            ticket.status = Status.OPEN
+            fields.append("status")
+            _event(ticket, actor, TicketEvent.Kind.STATUS, old=Status.NEW, new=Status.OPEN)
+        ticket.save(update_fields=fields)
+        _event(
+            ticket,
+            actor,
+            TicketEvent.Kind.ASSIGNED,
+            old=old,
+            new=assignee.pk if assignee else None,
+            name=assignee.display_name if assignee else "",
+        )
+    return ticket
+
+
+def claim_ticket(*, ticket: Ticket, actor) -> Ticket:
+    """Assign to me."""
+    return assign_ticket(ticket=ticket, actor=actor, assignee=actor)
+
+
+def change_queue(*, ticket: Ticket, actor, queue: Queue) -> Ticket:
+    _require_agent(actor)
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.queue_id == queue.pk:
+            return ticket
+        old = ticket.queue_id
+        ticket.queue = queue
+        ticket.updated_at = timezone.now()
+        ticket.save(update_fields=["queue", "updated_at"])
+        _event(ticket, actor, TicketEvent.Kind.QUEUE, old=old, new=queue.pk, name=queue.name)
+    return ticket
+
+
+def _normalise_tags(names: Iterable[str]) -> list[str]:
+    out = []
+    for name in names:
+        tag = "-".join(str(name).strip().lower().split())[:50]
+        if tag and tag not in out:
+            out.append(tag)
+    if len(out) > MAX_TAGS:
+        raise ServiceError(_("A ticket can have at most 20 tags."))
+    return out
+
+
+def _apply_tags(ticket, actor, names, *, replace):
+    wanted = _normalise_tags(names)
+    current = set(ticket.tags.values_list("name", flat=True))
+    target = set(wanted) if replace else current | set(wanted)
+    if target == current:
+        return False
+    if len(target) > MAX_TAGS:
+        raise ServiceError(_("A ticket can have at most 20 tags."))
+    existing = {t.name: t for t in Tag.objects.filter(name__in=target)}
+    for name in target - existing.keys():
+        existing[name], _created = Tag.objects.get_or_create(name=name)
+    ticket.tags.set([existing[n] for n in target])
+    _event(
+        ticket,
+        actor,
+        TicketEvent.Kind.TAGS,
+        added=sorted(target - current),
+        removed=sorted(current - target),
+    )
+    return True
+
+
+def set_tags(*, ticket: Ticket, actor, tags: Iterable[str]) -> Ticket:
+    _require_agent(actor)
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if _apply_tags(ticket, actor, tags, replace=True):
+            ticket.updated_at = timezone.now()
+            ticket.save(update_fields=["updated_at"])
+    return ticket
+
+
+def add_tag(*, ticket: Ticket, actor, tag: str) -> Ticket:
+    _require_agent(actor)
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if _apply_tags(ticket, actor, [tag], replace=False):
+            ticket.updated_at = timezone.now()
+            ticket.save(update_fields=["updated_at"])
+    return ticket
+
+
+def log_time(*, ticket: Ticket, agent, minutes: int, note: str = "") -> TimeEntry:
+    _require_agent(agent)
+    if not 0 < minutes <= 24 * 60:
+        raise ServiceError(_("Time spent must be between 1 and 1440 minutes."))
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        entry = TimeEntry.objects.create(
+            ticket=ticket, agent=agent, minutes=minutes, note=note[:200]
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(
+            time_spent_minutes=F("time_spent_minutes") + minutes
+        )
+        _event(ticket, agent, TicketEvent.Kind.TIME, minutes=minutes, note=note[:200])
+    return entry
+
+
+def merge_tickets(*, source: Ticket, target: Ticket, actor) -> Ticket:
+    """Move every message of `source` into `target` and close `source` pointing at it."""
+    _require_agent(actor)
+    if source.pk == target.pk:
+        raise ServiceError(_("A ticket cannot be merged into itself."))
+    if source.requester_id != target.requester_id:
+        # The target's requester would read the other customer's messages.
+        raise ServiceError(_("Only tickets from the same customer can be merged."))
+    with transaction.atomic():
+        first, second = sorted([source.pk, target.pk])
+        locked = {
+            t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[first, second])
+        }
+        source, target = locked[source.pk], locked[target.pk]
+        if source.merged_into_id or target.merged_into_id:
+            raise ServiceError(_("One of these tickets was already merged."))
+        moved = Message.objects.filter(ticket=source).update(ticket=target)
+        Attachment.objects.filter(ticket=source).update(ticket=target)
+        TimeEntry.objects.filter(ticket=source).update(ticket=target)
+        now = timezone.now()
+        note = _("Merged from #%(n)s: %(s)s") % {"n": source.pk, "s": source.subject}
+        Message.objects.create(
+            ticket=target,
+            author=actor,
+            body=note,
+            body_html=markup.render(note),
+            is_internal=True,
+            is_from_staff=True,
+            created_at=now,
+        )
+        target.message_count = Message.objects.filter(ticket=target).count()
+        target.time_spent_minutes += source.time_spent_minutes
+        target.updated_at = now
+        target.save(update_fields=["message_count", "time_spent_minutes", "updated_at"])
+        target.tags.add(*source.tags.all())
+        source.merged_into = target
+        old = source.status
+        source.status = Status.CLOSED
+        source.closed_at = now
+        source.message_count = 0
+        source.time_spent_minutes = 0
+        source.updated_at = now
+        source.save(
+            update_fields=[
+                "merged_into",
+                "status",
+                "closed_at",
+                "message_count",
+                "time_spent_minutes",
+                "updated_at",
+            ]
+        )
+        _event(source, actor, TicketEvent.Kind.MERGED, into=target.pk)
+        _event(source, actor, TicketEvent.Kind.STATUS, old=old, new=Status.CLOSED)
+        _event(target, actor, TicketEvent.Kind.MERGED, source=source.pk, messages=moved)
+    return target
+
+
+def auto_close_solved_tickets(*, now=None, days: int | None = None) -> int:
+    """Close tickets solved more than `days` ago. Safe to run twice; returns how many closed."""
+    now = now or timezone.now()
+    days = settings.TICKET_AUTO_CLOSE_DAYS if days is None else days
+    cutoff = now - timezone.timedelta(days=days)
+    closed = 0
+    ids = list(
+        Ticket.objects.filter(status=Status.SOLVED, solved_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:5000]
+    )
+    for pk in ids:
+        with transaction.atomic():
+            updated = Ticket.objects.filter(pk=pk, status=Status.SOLVED).update(
+                status=Status.CLOSED, closed_at=now, updated_at=now
+            )
+            if updated:
+                TicketEvent.objects.create(
+                    ticket_id=pk,
+                    actor=None,
+                    kind=TicketEvent.Kind.STATUS,
+                    data={"old": Status.SOLVED, "new": Status.CLOSED, "auto": True},
+                )
+                closed += 1
+    return closed
+
+
+BULK_ACTIONS = {"assign", "status", "tag", "close"}
+
+
+def bulk_update(*, actor, tickets: Sequence[Ticket], action: str, value=None) -> int:
+    """Apply one action to many tickets, each through the single-ticket service."""
+    _require_agent(actor)
+    if action not in BULK_ACTIONS:
+        raise ServiceError(_("Unknown bulk action."))
+    count = 0
+    with transaction.atomic():
+        for ticket in tickets:
+            if action == "assign":
+                assign_ticket(ticket=ticket, actor=actor, assignee=value)
+            elif action == "status":
+                change_status(ticket=ticket, actor=actor, status=value)
+            elif action == "close":
+                change_status(ticket=ticket, actor=actor, status=Status.CLOSED)
+            elif action == "tag":
+                add_tag(ticket=ticket, actor=actor, tag=value)
+            count += 1
+    return count
+
+
+def use_canned_reply(*, canned: CannedReply, ticket: Ticket, agent) -> str:
+    """Fill a canned reply's placeholders for this ticket and count the use."""
+    _require_agent(agent)
+    from tickets.canned import fill_placeholders
+
+    text = fill_placeholders(canned, ticket=ticket, agent=agent)
+    CannedReply.objects.filter(pk=canned.pk).update(
+        use_count=F("use_count") + 1, last_used_at=timezone.now()
+    )
+    return text
+
+
+def review_canned_reply(*, canned: CannedReply, actor) -> CannedReply:
+    """Record that an agent checked a canned reply is still right: clears the stale flag."""
+    _require_agent(actor)
+    canned.last_reviewed_at = timezone.now()
+    canned.needs_review = False
+    canned.save(update_fields=["last_reviewed_at", "needs_review"])
+    return canned

@@ -1,0 +1,490 @@
+"""Inbound email: store first, then turn the stored message into a ticket or a reply.
+
+Guarantees:
+* `store_inbound` writes the raw bytes to storage and an InboundEmail row before anything else;
+  the same Message-ID (or, without one, the same bytes) is stored once.
+* `process_inbound` runs in one transaction and is safe to run any number of times: a row that
+  is no longer RECEIVED is left alone, and a worker killed half-way rolls back to RECEIVED.
+* Auto-replies and bounces never create tickets or acknowledgements; a sender over the hourly
+  limit is ignored, so two robots cannot mail each other forever.
+* A `[#123]` subject token alone is trusted only from a participant of ticket 123; anything else
+  is held for an agent, so guessing a number cannot write into a stranger's ticket.
+"""
+
+import email.parser
+import email.policy
+import hashlib
+import hmac
+import logging
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from helpdesk import markup
+from helpdesk.models import User
+from helpdesk.services import ServiceError, get_or_create_customer
+from tickets.models import (
+    Attachment,
+    Channel,
+    InboundEmail,
+    MailReference,
+    Message,
+    Queue,
+    Ticket,
+    TicketEvent,
+)
+
+log = logging.getLogger(__name__)
+
+SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
+PLUS_TOKEN = re.compile(r"\+t(\d{1,12})\.([0-9a-f]{12})@", re.IGNORECASE)
+NOTE_MARKER = re.compile(r"\A\s*#note\b[ \t]*\n?", re.IGNORECASE)
+MAX_SENDER_MESSAGES_PER_HOUR = 30
+
+
+# Addresses ----------------------------------------------------------------------------------
+
+
+def _split_address(address: str) -> tuple[str, str]:
+    local, _, domain = address.rpartition("@")
+    return local, domain
+
+
+def _signature(ticket_id: int) -> str:
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"reply-to:{ticket_id}".encode(), hashlib.sha256
+    ).hexdigest()[:12]
+
+
+def queue_address(queue: Queue | None) -> str:
+    if queue is not None and queue.email_address:
+        return queue.email_address
+    from email.utils import parseaddr
+
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "support@localhost"
+
+
+def reply_address(ticket: Ticket) -> str:
+    """support+t123.<signature>@example.com: a reply to it joins ticket 123, and only it."""
+    local, domain = _split_address(queue_address(ticket.queue))
+    return f"{local}+t{ticket.pk}.{_signature(ticket.pk)}@{domain}"
+
+
+def _own_addresses() -> set[str]:
+    own = {queue_address(None).lower()}
+    own.update(
+        a.lower()
+        for a in Queue.objects.exclude(email_address="").values_list("email_address", flat=True)
+    )
+    return own
+
+
+def _ticket_from_reply_address(recipients) -> Ticket | None:
+    for address in recipients:
+        match = PLUS_TOKEN.search(address)
+        if match and hmac.compare_digest(match.group(2).lower(), _signature(int(match.group(1)))):
+            return Ticket.objects.filter(pk=int(match.group(1))).first()
+    return None
+
+
+# Storing -----------------------------------------------------------------------------------
+
+
+def _normalise_message_id(value: str | None) -> str:
+    value = (value or "").strip()
+    match = re.search(r"<[^<>\s]+>", value)
+    if match:
+        return match.group(0)[:255]
+    return f"<{value}>"[:255] if value and " " not in value else ""
+
+
+def _header_peek(raw: bytes) -> dict:
+    """Read only the headers we need to store the message; the full parse happens later."""
+    try:
+        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        return {
+            "message_id": _normalise_message_id(str(headers.get("Message-ID", "") or "")),
+            "from": str(headers.get("From", "") or "")[:255],
+            "subject": str(headers.get("Subject", "") or "")[:255],
+        }
+    except Exception:  # noqa: BLE001 - a broken header must not stop us storing the bytes
+        return {"message_id": "", "from": "", "subject": ""}
+
+
+def store_inbound(
+    *, raw: bytes, source: str, queue: Queue | None = None, mailbox=None
+) -> tuple[InboundEmail, bool]:
+    """Store a raw message and queue its processing. Returns (row, created)."""
+    if not raw or not raw.strip():
+        raise ServiceError("The message is empty.")
+    if len(raw) > settings.INBOUND_MAX_BYTES:
+        raise ServiceError("The message is larger than INBOUND_MAX_BYTES.")
+    peek = _header_peek(raw)
+    digest = hashlib.sha256(raw).hexdigest()
+    key = f"mid:{peek['message_id']}" if peek["message_id"] else f"sha:{digest}"
+    existing = InboundEmail.objects.filter(dedupe_key=key).first()
+    if existing:
+        return existing, False
+    if queue is None and mailbox is not None:
+        queue = mailbox.queue
+    path = default_storage.save(f"inbound/{timezone.now():%Y/%m}/{digest}.eml", ContentFile(raw))
+    try:
+        with transaction.atomic():
+            row = InboundEmail.objects.create(
+                dedupe_key=key,
+                header_message_id=peek["message_id"],
+                source=source,
+                mailbox=mailbox,
+                queue=queue,
+                raw=path,
+                size=len(raw),
+                from_address=_address_of(peek["from"]),
+                subject=_decode(peek["subject"])[:255],
+            )
+            from tickets import tasks
+
+            transaction.on_commit(lambda: tasks.process_inbound_email.delay(row.pk))
+    except IntegrityError:
+        default_storage.delete(path)
+        return InboundEmail.objects.get(dedupe_key=key), False
+    return row, True
+
+
+def _address_of(header: str) -> str:
+    from email.utils import parseaddr
+
+    return parseaddr(header)[1].lower()[:255]
+
+
+def _decode(value: str) -> str:
+    from email.header import decode_header, make_header
+
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # noqa: BLE001
+        return value
+
+
+# Processing --------------------------------------------------------------------------------
+
+
+def process_inbound(inbound_id: int) -> InboundEmail | None:
+    """Turn a stored message into a ticket or reply (or ignore/hold it). Idempotent."""
+    with transaction.atomic():
+        row = InboundEmail.objects.select_for_update().filter(pk=inbound_id).first()
+        if row is None or row.status != InboundEmail.Status.RECEIVED:
+            return row
+        row.attempts += 1
+        try:
+            with transaction.atomic():
+                _process(row)
+        except Exception as error:  # noqa: BLE001 - recorded on the row for admins to retry
+            log.exception("inbound email %s failed", row.pk)
+            row.status = InboundEmail.Status.FAILED
+            row.reason = f"{error.__class__.__name__}: {error}"[:2000]
+        row.processed_at = timezone.now()
+        row.save()
+    return row
+
+
+def _read_raw(row: InboundEmail) -> bytes:
+    with row.raw.open("rb") as handle:
+        return handle.read()
+
+
+def _finish(row, status, reason="", ticket=None, message=None):
+    row.status = status
+    row.reason = reason
+    row.ticket = ticket
+    row.result_message = message
+
+
+def _process(row: InboundEmail) -> None:
+    from tickets.mailparse import parse_message
+
+    parsed = parse_message(_read_raw(row))
+    sender = (parsed.from_address or "").lower()
+    row.from_address = sender[:255]
+    row.subject = (parsed.subject or "")[:255]
+    if getattr(parsed, "is_bounce", False):
+        return _finish(row, InboundEmail.Status.IGNORED, "Bounce or delivery status notification.")
+    if parsed.is_auto_reply:
+        return _finish(
+            row,
+            InboundEmail.Status.IGNORED,
+            "Automatic reply (out of office, auto-responder or list).",
+        )
+    if not sender or "@" not in sender:
+        return _finish(row, InboundEmail.Status.FAILED, "The message has no usable sender address.")
+    own = _own_addresses()
+    if (
+        sender in own
+        or _split_address(sender)[0].split("+")[0] + "@" + _split_address(sender)[1] in own
+    ):
+        return _finish(
+            row, InboundEmail.Status.IGNORED, "Sent from one of our own addresses (mail loop)."
+        )
+    hour_ago = timezone.now() - timedelta(hours=1)
+    recent = InboundEmail.objects.filter(
+        from_address=sender, received_at__gte=hour_ago, status=InboundEmail.Status.PROCESSED
+    ).count()
+    if recent >= MAX_SENDER_MESSAGES_PER_HOUR:
+        return _finish(
+            row,
+            InboundEmail.Status.IGNORED,
+            f"More than {MAX_SENDER_MESSAGES_PER_HOUR} messages from this sender in an hour (loop protection).",
+        )
+
+    message_id = _normalise_message_id(parsed.message_id) or None
+    if message_id and Message.objects.filter(message_id=message_id).exists():
+        return _finish(row, InboundEmail.Status.IGNORED, "This message is already on a ticket.")
+
+    ticket, how = _find_ticket(parsed)
+    author = _author_for(sender, parsed.from_name)
+    if ticket is not None and how == "token" and not _is_participant(ticket, author):
+        _finish(
+            row,
+            InboundEmail.Status.HELD,
+            f"Subject names ticket #{ticket.pk}, but the sender is not one of its participants.",
+            ticket=ticket,
+        )
+        TicketEvent.objects.create(
+            ticket=ticket,
+            actor=None,
+            kind=TicketEvent.Kind.MAIL_HELD,
+            data={"inbound": row.pk, "from": sender},
+        )
+        return None
+    if ticket is not None and ticket.merged_into_id:
+        ticket = ticket.merged_into
+    if ticket is not None:
+        message = _reply_from_email(ticket, author, parsed, message_id)
+        if message is not None:
+            _remember_references(ticket, parsed, message_id)
+            return _finish(row, InboundEmail.Status.PROCESSED, "", ticket=ticket, message=message)
+    queue = (
+        row.queue
+        or (row.mailbox.queue if row.mailbox_id else None)
+        or Queue.objects.order_by("order", "pk").first()
+    )
+    if queue is None:
+        return _finish(row, InboundEmail.Status.FAILED, "No queue exists to put the ticket in.")
+    ticket = _ticket_from_email(queue, author, parsed, message_id, follow_up=ticket)
+    _remember_references(ticket, parsed, message_id)
+    _add_followers(ticket, author, parsed, own)
+    if queue.send_acknowledgement:
+        from tickets import tasks
+
+        transaction.on_commit(lambda: tasks.send_acknowledgement.delay(ticket.pk))
+    return _finish(
+        row,
+        InboundEmail.Status.PROCESSED,
+        "",
+        ticket=ticket,
+        message=ticket.messages.order_by("id").first(),
+    )
+
+
+def _find_ticket(parsed) -> tuple[Ticket | None, str]:
+    ids = [
+        i
+        for i in ([parsed.in_reply_to] if parsed.in_reply_to else [])
+        + list(parsed.references or [])
+        if i
+    ]
+    ids = [_normalise_message_id(i) for i in ids]
+    if ids:
+        ref = (
+            MailReference.objects.filter(message_id__in=[i for i in ids if i])
+            .select_related("ticket")
+            .order_by("-pk")
+            .first()
+        )
+        if ref:
+            return ref.ticket, "references"
+    recipients = (
+        list(parsed.to or [])
+        + list(parsed.cc or [])
+        + list(getattr(parsed, "delivered_to", []) or [])
+    )
+    ticket = _ticket_from_reply_address(recipients)
+    if ticket:
+        return ticket, "address"
+    match = SUBJECT_TOKEN.search(parsed.subject or "")
+    if match:
+        ticket = Ticket.objects.filter(pk=int(match.group(1))).first()
+        if ticket:
+            return ticket, "token"
+    return None, ""
+
+
+def _author_for(address: str, name: str) -> User:
+    user, _created = get_or_create_customer(email=address, name=name or "")
+    return user
+
+
+def _is_participant(ticket: Ticket, user: User) -> bool:
+    return (
+        user.is_agent
+        or ticket.requester_id == user.pk
+        or ticket.followers.filter(pk=user.pk).exists()
+    )
+
+
+def _body(parsed) -> str:
+    text = (parsed.body_text or "").strip()
+    return text or "(no text)"
+
+
+def _reply_from_email(ticket, author, parsed, message_id) -> Message | None:
+    from tickets.services.core import post_reply
+
+    body = _body(parsed)
+    internal = False
+    if author.is_agent and NOTE_MARKER.match(body):
+        internal = True
+        body = NOTE_MARKER.sub("", body, count=1).strip() or "(no text)"
+    try:
+        message = post_reply(
+            ticket=ticket,
+            author=author,
+            body=body,
+            internal=internal,
+            channel=Channel.EMAIL,
+            message_id=message_id,
+        )
+    except ServiceError:
+        return None  # closed ticket: the caller opens a follow-up ticket instead
+    _store_email_attachments(message, parsed)
+    _render_plain(message)
+    return message
+
+
+def _ticket_from_email(queue, author, parsed, message_id, follow_up=None) -> Ticket:
+    from tickets.services.core import create_ticket
+
+    subject = SUBJECT_TOKEN.sub("", parsed.subject or "").strip() or "(no subject)"
+    subject = (
+        re.sub(r"^((re|aw|fwd?|wg)\s*:\s*)+", "", subject, flags=re.IGNORECASE).strip() or subject
+    )
+    body = _body(parsed)
+    if follow_up is not None:
+        body = f"Follow-up to closed ticket #{follow_up.pk}.\n\n{body}"
+    ticket = create_ticket(
+        requester=author,
+        subject=subject[:200],
+        body=body,
+        queue=queue,
+        channel=Channel.EMAIL,
+        message_id=message_id,
+    )
+    message = ticket.messages.order_by("id").first()
+    _store_email_attachments(message, parsed)
+    _render_plain(message)
+    return ticket
+
+
+def _render_plain(message: Message) -> None:
+    message.body_html = markup.render_plain(message.body)
+    message.save(update_fields=["body_html"])
+
+
+def _store_email_attachments(message: Message, parsed) -> None:
+    import secrets
+
+    for part in parsed.attachments or []:
+        payload = getattr(part, "payload", b"") or b""
+        if not payload or len(payload) > settings.UPLOAD_MAX_BYTES:
+            continue
+        name = (part.filename or "attachment").replace("/", "_").replace("\\", "_")[:200]
+        att = Attachment(
+            message=message,
+            ticket_id=message.ticket_id,
+            token=secrets.token_hex(20),
+            filename=name,
+            content_type=(part.content_type or "application/octet-stream")[:120],
+            size=len(payload),
+        )
+        att.file.save(att.token, ContentFile(payload), save=False)
+        att.save()
+
+
+def _remember_references(ticket, parsed, message_id) -> None:
+    if message_id:
+        MailReference.objects.get_or_create(message_id=message_id, defaults={"ticket": ticket})
+
+
+def _add_followers(ticket, author, parsed, own) -> None:
+    added = []
+    for address in list(parsed.cc or []):
+        address = address.lower()
+        if not address or address == author.email or address in own or PLUS_TOKEN.search(address):
+            continue
+        user, _created = get_or_create_customer(email=address)
+        if user.is_agent:
+            continue
+        ticket.followers.add(user)
+        added.append(address)
+    if added:
+        TicketEvent.objects.create(
+            ticket=ticket, actor=author, kind=TicketEvent.Kind.FOLLOWERS, data={"added": added}
+        )
+
+
+# Admin actions -----------------------------------------------------------------------------
+
+
+def retry_inbound(*, row: InboundEmail, actor) -> InboundEmail:
+    """Put a failed (or ignored) message back in line; the stored bytes are parsed again."""
+    if not actor.is_agent:
+        raise ServiceError("Only staff can retry messages.")
+    if row.status == InboundEmail.Status.PROCESSED:
+        raise ServiceError("This message is already processed.")
+    InboundEmail.objects.filter(pk=row.pk).update(status=InboundEmail.Status.RECEIVED, reason="")
+    from tickets import tasks
+
+    transaction.on_commit(lambda: tasks.process_inbound_email.delay(row.pk))
+    row.refresh_from_db()
+    return row
+
+
+def accept_held_email(*, row: InboundEmail, actor, as_new_ticket: bool = False) -> InboundEmail:
+    """An agent decides about a held message: add it to the ticket it named (the sender becomes
+    a follower) or open a new ticket from it."""
+    if not actor.is_agent:
+        raise ServiceError("Only staff can accept held messages.")
+    with transaction.atomic():
+        row = InboundEmail.objects.select_for_update().get(pk=row.pk)
+        if row.status != InboundEmail.Status.HELD:
+            raise ServiceError("This message is not held.")
+        from tickets.mailparse import parse_message
+
+        parsed = parse_message(_read_raw(row))
+        author = _author_for(parsed.from_address.lower(), parsed.from_name)
+        message_id = _normalise_message_id(parsed.message_id) or None
+        if as_new_ticket or row.ticket is None:
+            queue = row.queue or Queue.objects.order_by("order", "pk").first()
+            ticket = _ticket_from_email(queue, author, parsed, message_id)
+            message = ticket.messages.order_by("id").first()
+        else:
+            ticket = row.ticket
+            ticket.followers.add(author)
+            message = _reply_from_email(ticket, author, parsed, message_id)
+            if message is None:
+                raise ServiceError("The ticket is closed; open it as a new ticket instead.")
+        _remember_references(ticket, parsed, message_id)
+        _finish(
+            row,
+            InboundEmail.Status.PROCESSED,
+            f"Accepted by {actor.display_name}.",
+            ticket=ticket,
+            message=message,
+        )
+        row.processed_at = timezone.now()
+        row.save()
+    return row
