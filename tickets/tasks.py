@@ -1,11 +1,15 @@
 """Celery doors into tickets' services. Pass IDs; every task is safe to run twice."""
 
+import logging
 import smtplib
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from helpdesk.celery import FrontlineTask
 from tickets import notifications, services
+
+logger = logging.getLogger(__name__)
 
 
 class MailTask(FrontlineTask):
@@ -16,8 +20,11 @@ class MailTask(FrontlineTask):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         from tickets.models import TicketEvent
 
-        ticket_id = notifications.ticket_id_for_task(self.name, tuple(args))
-        if ticket_id:
+        ticket_id = None
+        try:
+            ticket_id = notifications.ticket_id_for_task(self.name, tuple(args))
+            if not ticket_id:
+                return
             TicketEvent.objects.create(
                 ticket_id=ticket_id,
                 actor=None,
@@ -27,6 +34,10 @@ class MailTask(FrontlineTask):
                     "error": f"{exc.__class__.__name__}: {exc}"[:500],
                 },
             )
+        except DatabaseError:
+            # The failure handler runs outside the task body: an error here would stop a solo
+            # worker. The task's own failure is already in the log; keep the worker serving.
+            logger.exception("could not record the mail failure on ticket %s", ticket_id)
 
 
 @shared_task(base=MailTask)

@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def worker():
     celery_app.conf.task_always_eager = False
+    # A message another test left in this run's queue (a worker killed mid-task requeues it)
+    # would reach this worker first; this test is about the round trip, so start empty.
+    celery_app.control.purge()
     proc = subprocess.Popen(
         solo_worker_argv(f"test-{os.getpid()}@%h", loglevel="WARNING"),
         cwd=ROOT,
