@@ -53,6 +53,7 @@ from forum.queries import (
 )
 from forum.services.posting import can_accept, can_edit, read_unsubscribe_token
 from forum.services.support import publishable_messages
+from helpdesk.params import parse_id
 from helpdesk.roles import agent_required, is_agent
 from helpdesk.services import ServiceError
 
@@ -132,12 +133,12 @@ def category(request, slug):
 
 
 def _quote(request, thread) -> str:
-    raw = request.GET.get("quote", "")
-    if not raw.isdigit():
+    post_id = parse_id(request.GET.get("quote"))
+    if post_id is None:
         return ""
     post = (
         Post.objects.visible_to(request.user)
-        .filter(thread=thread, pk=int(raw), is_hidden=False)
+        .filter(thread=thread, pk=post_id, is_hidden=False)
         .select_related("author")
         .first()
     )

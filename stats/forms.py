@@ -3,6 +3,7 @@ from datetime import timedelta
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.params import parse_id
 from stats.queries import Filters
 from tickets.models import Channel, Tag
 
@@ -64,7 +65,7 @@ class DashboardFilterForm(forms.Form):
             start=data["start"],
             end=data["end"],
             queue_id=data.get("queue"),
-            agent_id=int(agent) if agent.isdigit() else None,
+            agent_id=parse_id(agent),
             unassigned=agent == "none",
             channel=data.get("channel") or "",
             tag_id=tag_id,

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import User
+from helpdesk.params import parse_id
 from tickets.models import Channel, Priority, Queue, Status
 
 
@@ -209,7 +210,7 @@ class BulkForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         raw = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
-        self.fields["tickets"].choices = [(v, v) for v in raw if str(v).isdigit()][:500]
+        self.fields["tickets"].choices = [(v, v) for v in raw if parse_id(v)][:500]
 
     def clean(self):
         data = super().clean()

@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import F, Prefetch
 
+from helpdesk.params import parse_id
 from helpdesk.roles import is_agent
 
 ACTIVE = ["new", "open", "pending", "on_hold"]
@@ -64,10 +65,8 @@ class TicketQuerySet(models.QuerySet):
             )
         if data.get("q"):
             term = data["q"].strip()
-            if term.lstrip("#").isdigit():
-                qs = qs.filter(
-                    models.Q(pk=int(term.lstrip("#"))) | models.Q(subject__icontains=term)
-                )
+            if number := parse_id(term.lstrip("#")):
+                qs = qs.filter(models.Q(pk=number) | models.Q(subject__icontains=term))
             else:
                 qs = qs.filter(subject__icontains=term)
         return qs.order_by(*SORTS.get(data.get("sort") or "-updated", SORTS["-updated"]))

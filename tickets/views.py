@@ -18,6 +18,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from helpdesk import ratelimit
 from helpdesk.models import User
+from helpdesk.params import parse_id
 from helpdesk.roles import agent_required
 from helpdesk.services import ServiceError, get_or_create_customer
 from tickets import services
@@ -391,7 +392,7 @@ def update_properties(request, pk):
             raw = data.get("assignee") or ""
             assignee = None
             if raw:
-                assignee = User.objects.staff().filter(pk=int(raw) if raw.isdigit() else 0).first()
+                assignee = User.objects.staff().filter(pk=parse_id(raw) or 0).first()
                 if assignee is None:
                     raise ServiceError(_("Choose an agent from the list."))
             services.assign_ticket(ticket=ticket, actor=request.user, assignee=assignee)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk import markup, ratelimit
+from helpdesk.params import parse_id
 from helpdesk.roles import admin_required, agent_required
 from helpdesk.services import ServiceError
 from kb import diff, queries, services
@@ -58,8 +59,8 @@ def manage(request):
         articles = articles.filter(status=status)
     if visibility in Article.Visibility.values:
         articles = articles.filter(visibility=visibility)
-    if category.isdigit():
-        articles = articles.filter(Q(category_id=category) | Q(category__parent_id=category))
+    if category_id := parse_id(category):
+        articles = articles.filter(Q(category_id=category_id) | Q(category__parent_id=category_id))
     if query:
         articles = articles.filter(Q(title__icontains=query) | Q(summary__icontains=query))
     articles = articles.order_by(SORTS.get(sort, "-updated_at"), "pk")
@@ -100,8 +101,8 @@ def _editor(request, form, *, article=None, status=200, conflict=None):
 @require_http_methods(["GET", "POST"])
 def article_new(request):
     initial = {"visibility": Article.Visibility.PUBLIC}
-    if request.GET.get("category", "").isdigit():
-        initial["category"] = request.GET["category"]
+    if category_id := parse_id(request.GET.get("category")):
+        initial["category"] = category_id
     form = ArticleForm(request.POST or None, initial=initial)
     if request.method == "GET":
         return _editor(request, form)

@@ -25,11 +25,17 @@ ODD_QUERIES = [
     "?quote=abc",
     "?quote=99999999999999999999",
     "?quote=-1",
+    "?quote=%C2%B2",
+    "?page=%C2%B2",
 ]
 
 
 @pytest.mark.parametrize("query", ODD_QUERIES)
-def test_odd_query_strings_are_ignored(client, thread, idea, query):
+@pytest.mark.parametrize("reader", ["anonymous", "customer"])
+def test_odd_query_strings_are_ignored(client, customer, thread, idea, query, reader):
+    # A signed-in reader gets the reply box, which is where `?quote=` is read.
+    if reader == "customer":
+        client.force_login(customer)
     for page in [
         url("index"),
         thread.category.get_absolute_url(),
