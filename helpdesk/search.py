@@ -469,7 +469,8 @@ def role_of(user) -> str:
 
 def log_search(*, user, results: Results, kind: str = "") -> SearchLog:
     return SearchLog.objects.create(
-        query=results.query.lower(),
+        # Lower first, then cut: lowering can lengthen text ("İ" becomes two characters).
+        query=results.query.lower()[: SearchLog._meta.get_field("query").max_length],
         result_count=results.total,
         role=role_of(user),
         kind_filter=kind or "",
@@ -480,12 +481,16 @@ def record_click(*, log_id: int, entry: SearchEntry) -> None:
     SearchLog.objects.filter(pk=log_id, clicked__isnull=True).update(clicked=entry)
 
 
-def searches_without_results(*, since=None, limit: int = 100):
+def searches_without_results(*, since=None, until=None, limit: int = 100):
+    """The searches that found nothing in [since, until), most frequent first: the list of
+    articles to write. One query, on the (result_count, created_at) index."""
     from django.db.models import Count, Max
 
     qs = SearchLog.objects.filter(result_count=0)
     if since:
         qs = qs.filter(created_at__gte=since)
+    if until:
+        qs = qs.filter(created_at__lt=until)
     return list(
         qs.values("query")
         .annotate(times=Count("id"), last=Max("created_at"))

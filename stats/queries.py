@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import reduce
 
-from django.apps import apps
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
@@ -440,62 +439,26 @@ DEFLECTION_LABELS = {
 }
 
 
-def kb_deflection(filters: Filters):
-    """The knowledge base's deflection numbers ({"rows", "rate", "articles"}), or None while
-    kb does not provide `kb.queries.deflection_counts(start, end)`."""
-    try:
-        from kb import queries as kb_queries
+def kb_deflection(filters: Filters) -> dict:
+    """The knowledge base's deflection numbers: {"rows", "rate", "articles"}."""
+    from kb import queries as kb_queries
 
-        counts = kb_queries.deflection_counts
-    except (ImportError, AttributeError):
-        return None
     start, end = filters.bounds()
-    result = counts(start, end)
-    if not isinstance(result, dict):
-        result = {"without_ticket": result}
+    result = kb_queries.deflection_counts(start, end)
     rows = [
         {"key": k, "label": DEFLECTION_LABELS.get(k, str(k).replace("_", " ")), "value": v}
         for k, v in result.items()
     ]
     opened = result.get("opened")
     rate = result.get("without_ticket", 0) / opened if opened else None
-    articles = None
-    top = getattr(kb_queries, "most_deflecting_articles", None)
-    if top is not None:
-        articles = list(top(start, end, limit=5))
+    articles = list(kb_queries.most_deflecting_articles(start, end, limit=5))
     return {"rows": rows, "rate": rate, "articles": articles}
 
 
-SEARCH_QUERY_FIELDS = ("query", "q", "text", "term")
-SEARCH_COUNT_FIELDS = ("result_count", "results", "hits", "num_results")
-SEARCH_TIME_FIELDS = ("created_at", "searched_at", "created")
+def no_result_searches(filters: Filters, limit: int = 20) -> list[dict]:
+    """The most frequent searches in the range that found nothing (the docs to write)."""
+    from helpdesk import search
 
-
-def no_result_searches(filters: Filters, limit: int = 20):
-    """The most frequent searches that found nothing (the docs to write), or None while the
-    search does not record them. Prefers `helpdesk.search.no_result_searches(start, end,
-    limit=)`; else reads a model named SearchQuery if its fields are recognisable."""
     start, end = filters.bounds()
-    try:
-        from helpdesk import search
-    except ImportError:
-        search = None
-    provider = getattr(search, "no_result_searches", None)
-    if provider is not None:
-        return [{"query": q, "count": n} for q, n in provider(start, end, limit=limit)]
-    model = next((m for m in apps.get_models() if m.__name__ == "SearchQuery"), None)
-    if model is None:
-        return None
-    names = {f.name for f in model._meta.get_fields()}
-    query = next((n for n in SEARCH_QUERY_FIELDS if n in names), None)
-    count = next((n for n in SEARCH_COUNT_FIELDS if n in names), None)
-    when = next((n for n in SEARCH_TIME_FIELDS if n in names), None)
-    if not (query and count and when):
-        return None
-    rows = (
-        model.objects.filter(**{count: 0, f"{when}__gte": start, f"{when}__lt": end})
-        .values(query)
-        .annotate(n=Count("pk"))
-        .order_by("-n", query)[:limit]
-    )
-    return [{"query": r[query], "count": r["n"]} for r in rows]
+    rows = search.searches_without_results(since=start, until=end, limit=limit)
+    return [{"query": r["query"], "count": r["times"]} for r in rows]

@@ -294,12 +294,8 @@ def csv_table(report: Report, table: str):
             for r in report.tags
         ]
     if table == "searches":
-        if report.searches is None:
-            return None
         return ["query", "searches"], [[r["query"], r["count"]] for r in report.searches]
     if table == "deflection":
-        if report.deflection is None:
-            return None
         return ["measure", "value"], [[r["key"], r["value"]] for r in report.deflection["rows"]]
     return None
 
