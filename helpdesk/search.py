@@ -259,6 +259,10 @@ def _fts5_expression(parsed: _Parsed) -> str:
         last = i == len(parsed.include) - 1
         terms.append(quote(text) + ("*" if last and not is_phrase and len(text) >= 2 else ""))
     expr = (" OR " if parsed.any_of else " AND ").join(terms)
+    if parsed.exclude and len(terms) > 1:
+        # NOT binds tighter than OR in FTS5: without the brackets `a OR b NOT c` would mean
+        # `a OR (b NOT c)`, and items with a and c would slip through.
+        expr = f"({expr})"
     for text in parsed.exclude:
         expr += " NOT " + quote(text)
     return expr
@@ -277,6 +281,9 @@ def _pg_tsquery(parsed: _Parsed) -> str:
         last = i == len(parsed.include) - 1
         parts.append(term(text, last and not is_phrase and len(text) >= 2))
     expr = (" | " if parsed.any_of else " & ").join(parts)
+    if parsed.exclude and len(parts) > 1:
+        # & binds tighter than |: `a | b & !c` would mean `a | (b & !c)`.
+        expr = f"({expr})"
     for text in parsed.exclude:
         expr += " & !" + term(text, False)
     return expr

@@ -154,6 +154,26 @@ def test_phrases_exclusions_and_or(content):
     assert search.search(user=None, query="driver or labels").total == 2
 
 
+def test_exclusions_apply_to_every_alternative_of_or(content):
+    # `zebra or labels -blank` is (zebra OR labels) NOT blank: the thread has "zebra" but also
+    # "blank", so it is excluded even though it matches the first alternative.
+    assert kinds_and_ids(search.search(user=None, query="zebra or labels -blank")) == {
+        ("article", content["public"].pk)
+    }
+    assert kinds_and_ids(search.search(user=None, query='zebra or labels -"blank labels"')) == {
+        ("article", content["public"].pk)
+    }
+
+
+def test_exclusions_survive_the_any_word_fallback(content):
+    # No item has both "zebra" and "quantum": the search falls back to any word, and the
+    # excluded word still rules out the thread.
+    results = search.search(user=None, query="zebra quantum -blank")
+    assert results.relaxed
+    assert kinds_and_ids(results) == {("article", content["public"].pk)}
+    assert results.total == 1
+
+
 @pytest.mark.parametrize(
     "query",
     [
