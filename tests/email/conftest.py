@@ -18,8 +18,33 @@ from django.db import connection
 from helpdesk.celery import app as celery_app
 from helpdesk.celery import solo_worker_argv
 from tests.conftest import missing_real_part
+from tickets.models import Queue
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def support_queue(db):
+    return Queue.objects.create(
+        name="Support",
+        slug="support",
+        email_address="support@frontline.localhost",
+        inbound_token="t0ken-for-tests",
+    )
+
+
+@pytest.fixture
+def ingest(django_capture_on_commit_callbacks):
+    """Store a raw message and run its processing (queued on commit) inside the test."""
+    from tickets.services.email import store_inbound
+
+    def ingest(raw: bytes, queue=None, source="pipe"):
+        with django_capture_on_commit_callbacks(execute=True):
+            row, _created = store_inbound(raw=raw, source=source, queue=queue)
+        row.refresh_from_db()
+        return row
+
+    return ingest
 
 
 def free_port() -> int:

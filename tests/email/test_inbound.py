@@ -14,21 +14,11 @@ from helpdesk.models import Role, User
 from tests.email.helpers import build_mail
 from tickets import services
 from tickets.mailsources import poll_maildir
-from tickets.models import InboundEmail, MailReference, Message, Queue, Ticket, TicketEvent
+from tickets.models import InboundEmail, MailReference, Message, Ticket, TicketEvent
 from tickets.services.email import process_inbound, reply_address, retry_inbound, store_inbound
 
 ROOT = Path(__file__).resolve().parents[2]
 _capture = None
-
-
-@pytest.fixture
-def support_queue(db):
-    return Queue.objects.create(
-        name="Support",
-        slug="support",
-        email_address="support@frontline.localhost",
-        inbound_token="t0ken-for-tests",
-    )
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,12 @@ Guarantees:
   is no longer RECEIVED is left alone, and a worker killed half-way rolls back to RECEIVED.
 * Auto-replies and bounces never create tickets or acknowledgements; a sender over the hourly
   limit is ignored, so two robots cannot mail each other forever.
-* A `[#123]` subject token alone is trusted only from a participant of ticket 123; anything else
-  is held for an agent, so guessing a number cannot write into a stranger's ticket.
+* A `[#123]` subject token alone is trusted only from a participant (requester, follower) of
+  ticket 123; anything else is held for an agent, so guessing a number cannot write into a
+  stranger's ticket.
+* Mail from a staff address joins a ticket (as a public reply or `#note`) only when it threads
+  by In-Reply-To/References or the signed reply address and carries no DMARC failure; a forged
+  `From: agent@…` with a subject token is held like any stranger's mail.
 """
 
 import email.parser
@@ -44,6 +48,7 @@ log = logging.getLogger(__name__)
 SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
 PLUS_TOKEN = re.compile(r"\+t(\d{1,12})\.([0-9a-f]{12})@", re.IGNORECASE)
 NOTE_MARKER = re.compile(r"\A\s*#note\b[ \t]*\n?", re.IGNORECASE)
+DMARC_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
 MAX_SENDER_MESSAGES_PER_HOUR = 30
 
 
@@ -207,7 +212,8 @@ def _finish(row, status, reason="", ticket=None, message=None):
 def _process(row: InboundEmail) -> None:
     from tickets.mailparse import parse_message
 
-    parsed = parse_message(_read_raw(row))
+    raw = _read_raw(row)
+    parsed = parse_message(raw)
     sender = (parsed.from_address or "").lower()
     row.from_address = sender[:255]
     row.subject = (parsed.subject or "")[:255]
@@ -246,13 +252,9 @@ def _process(row: InboundEmail) -> None:
 
     ticket, how = _find_ticket(parsed)
     author = _author_for(sender, parsed.from_name)
-    if ticket is not None and how == "token" and not _is_participant(ticket, author):
-        _finish(
-            row,
-            InboundEmail.Status.HELD,
-            f"Subject names ticket #{ticket.pk}, but the sender is not one of its participants.",
-            ticket=ticket,
-        )
+    hold = _hold_reason(ticket, author, how, raw) if ticket is not None else ""
+    if hold:
+        _finish(row, InboundEmail.Status.HELD, hold, ticket=ticket)
         TicketEvent.objects.create(
             ticket=ticket,
             actor=None,
@@ -329,11 +331,45 @@ def _author_for(address: str, name: str) -> User:
 
 
 def _is_participant(ticket: Ticket, user: User) -> bool:
-    return (
-        user.is_agent
-        or ticket.requester_id == user.pk
-        or ticket.followers.filter(pk=user.pk).exists()
-    )
+    """The requester or a follower. Staff are not participants by address alone: anyone can
+    write an agent's address into From."""
+    return ticket.requester_id == user.pk or ticket.followers.filter(pk=user.pk).exists()
+
+
+def _dmarc_failed(raw: bytes) -> bool:
+    """A receiving server (ours, or one on the way) recorded `dmarc=fail` for this message.
+    A forger can add headers but cannot remove our server's, so any failing one counts."""
+    try:
+        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        values = [str(v) for v in headers.get_all("Authentication-Results") or []]
+    except Exception:  # noqa: BLE001 - unreadable headers: no evidence either way
+        return False
+    return any(DMARC_FAIL.search(v) for v in values)
+
+
+def _hold_reason(ticket: Ticket, author: User, how: str, raw: bytes) -> str:
+    """Why a message that names `ticket` must wait for an agent, or "" to let it join.
+
+    Mail from a staff address becomes a public reply mailed to the customer (or, with
+    `#note`, an internal note), so it must prove it answers our mail: In-Reply-To/References
+    or the signed reply address, and no DMARC failure. A subject token is a guessable number.
+    """
+    if author.is_agent:
+        if _dmarc_failed(raw):
+            return (
+                f"Sent from a staff address to ticket #{ticket.pk}, but the receiving server "
+                "recorded a DMARC failure: the From address may be forged."
+            )
+        if how == "token":
+            return (
+                f"Subject names ticket #{ticket.pk} and the sender is a staff address, but the "
+                "mail answers none of the ticket's messages: staff replies by email must reply "
+                "to a notification."
+            )
+        return ""
+    if how == "token" and not _is_participant(ticket, author):
+        return f"Subject names ticket #{ticket.pk}, but the sender is not one of its participants."
+    return ""
 
 
 def _body(parsed) -> str:
@@ -473,7 +509,8 @@ def accept_held_email(*, row: InboundEmail, actor, as_new_ticket: bool = False) 
             message = ticket.messages.order_by("id").first()
         else:
             ticket = row.ticket
-            ticket.followers.add(author)
+            if not author.is_agent:  # followers receive customer mail; staff have the queue
+                ticket.followers.add(author)
             message = _reply_from_email(ticket, author, parsed, message_id)
             if message is None:
                 raise ServiceError("The ticket is closed; open it as a new ticket instead.")
