@@ -124,8 +124,14 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status", "-updated_at"], name="ticket_assignee"),
             models.Index(fields=["queue", "status", "-updated_at"], name="ticket_queue"),
             models.Index(fields=["requester", "-updated_at"], name="ticket_requester"),
-            models.Index(fields=["priority", "-updated_at"], name="ticket_priority"),
+            # Same directions as the "-priority" sort, so it is read in order (also serves the
+            # priority filter with the default sort).
+            models.Index(fields=["-priority", "-updated_at", "-id"], name="ticket_priority_upd"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
+            # The queue's "newest/oldest" and "customer waiting longest" sorts (queries.SORTS).
+            # ASC is NULLS LAST by default on Postgres, as that sort asks; SQLite scans it too.
+            models.Index(fields=["-created_at", "-id"], name="ticket_created"),
+            models.Index(fields=["last_customer_activity_at", "id"], name="ticket_waiting"),
             models.Index(fields=["status", "solved_at"], name="ticket_solved"),
         ]
 
