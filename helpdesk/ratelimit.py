@@ -6,13 +6,30 @@ cache counter and not worth another dependency.
 """
 
 import hashlib
+import ipaddress
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 
 
 def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The visitor's address. Behind TRUSTED_PROXY_COUNT proxies (the setting django-axes reads
+    as AXES_IPWARE_PROXY_COUNT) it is the n-th X-Forwarded-For entry from the right: each proxy
+    appends the address it saw, so entries further left were written by the client and can be
+    forged. Without proxies, or if the header has fewer hops than that, REMOTE_ADDR."""
+    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None) or 0
+    if proxies <= 0:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [h for h in hops if h]
+    if len(hops) < proxies:
+        return remote
+    try:
+        return str(ipaddress.ip_address(hops[-proxies]))
+    except ValueError:
+        return remote
 
 
 def hit(scope: str, key: str, *, limit: int, window: int = 3600) -> bool:

@@ -167,3 +167,49 @@ def test_account_settings_bad_time_zone_is_400(db, client, customer):
     assert response.status_code == 400
     customer.refresh_from_db()
     assert customer.timezone == "UTC"
+
+
+# Client addresses behind the proxy -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "203.0.113.7", "10.0.0.1"),  # no proxy: the header is the client's to forge
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "198.51.100.9, 203.0.113.7", "203.0.113.7"),  # the first entry is forgeable
+        (2, "198.51.100.9, 203.0.113.7, 10.0.0.2", "203.0.113.7"),
+        (2, "203.0.113.7", "10.0.0.1"),  # fewer hops than proxies: not through them all
+        (1, "", "10.0.0.1"),
+        (1, "not-an-address", "10.0.0.1"),
+        (1, " 2001:db8::1 ", "2001:db8::1"),
+    ],
+)
+def test_client_ip_honours_the_trusted_proxy_count(rf, settings, proxies, forwarded, expected):
+    from helpdesk.ratelimit import client_ip
+
+    settings.AXES_IPWARE_PROXY_COUNT = proxies or None
+    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+@pytest.mark.django_db
+def test_signup_rate_limit_counts_each_visitor_behind_the_proxy(client, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.PUBLIC_FORM_RATE_LIMIT = 2
+
+    def sign_up(n, visitor):
+        return client.post(
+            reverse("signup"),
+            {"name": "N", "email": f"n{n}@example.com", "password": "a-long-unusual-passphrase"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR=visitor,
+        )
+
+    for n in range(2):
+        assert sign_up(n, "203.0.113.7").status_code == 302
+        client.logout()
+    assert sign_up(2, "203.0.113.7").status_code == 429
+    assert sign_up(3, "198.51.100.9").status_code == 302
+    assert User.objects.filter(email="n3@example.com").exists()
+    assert not User.objects.filter(email="n2@example.com").exists()
