@@ -19,8 +19,23 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, not changed: every change to threads and posts goes through forum.services (the
+    moderation pages), which keep the moderation log, the counters, the rendered HTML and the
+    search index right. A save here would bypass all four; so would a delete."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Thread)
-class ThreadAdmin(admin.ModelAdmin):
+class ThreadAdmin(ReadOnlyAdmin):
     list_display = [
         "title",
         "category",
@@ -33,25 +48,17 @@ class ThreadAdmin(admin.ModelAdmin):
         "is_hidden",
     ]
     list_filter = ["category", "is_hidden", "is_awaiting_approval", "is_locked", "idea_status"]
+    list_select_related = ["category", "author"]
     search_fields = ["title"]
-    raw_id_fields = [
-        "author",
-        "first_post",
-        "accepted_post",
-        "hidden_by",
-        "ticket",
-        "source_ticket",
-    ]
-    # Counters and answer state are kept by forum.services; edit threads on the site.
-    readonly_fields = ["reply_count", "vote_count", "has_staff_reply", "is_answered_by_staff"]
+    show_full_result_count = False
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(ReadOnlyAdmin):
     list_display = ["thread", "author", "created_at", "is_staff_post", "is_hidden"]
     list_filter = ["is_staff_post", "is_hidden", "is_awaiting_approval"]
-    raw_id_fields = ["thread", "author", "hidden_by", "edited_by", "source_message"]
-    readonly_fields = ["body_html"]
+    list_select_related = ["thread", "author"]
+    show_full_result_count = False
 
 
 @admin.register(ModerationLog)
