@@ -31,8 +31,10 @@ class RevisionInline(admin.TabularInline):
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    """Read-mostly: articles change through the editor (kb:article-edit), which keeps the
-    revisions, the rendered HTML and the canned-reply review flags right."""
+    """Read-only: articles change through the editor (kb:article-edit), which keeps the
+    revisions, the rendered HTML, the search index and the canned-reply review flags right.
+    The slug is read-only too: the search index and links in tickets carry the article's URL.
+    Deleting here goes through the same service as the editor's delete button."""
 
     list_display = ["title", "category", "status", "visibility", "view_count", "updated_at"]
     list_filter = ["status", "visibility", "category"]
@@ -58,11 +60,30 @@ class ArticleAdmin(admin.ModelAdmin):
         "helpful_yes",
         "helpful_no",
     ]
-    fields = ["slug", *readonly_fields]
+    readonly_fields = ["slug", *readonly_fields]
+    fields = readonly_fields
     inlines = [RevisionInline]
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        self._delete(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for article in queryset:
+            self._delete(request, article)
+
+    def _delete(self, request, article):
+        from kb.services import ServiceError, delete_article
+
+        try:
+            delete_article(article=article, actor=request.user)
+        except ServiceError as error:
+            self.message_user(request, f"{article}: {error}", level="error")
 
 
 @admin.register(Feedback)
