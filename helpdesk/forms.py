@@ -1,6 +1,8 @@
+import unicodedata
+
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import TIMEZONE_CHOICES, User
@@ -17,6 +19,25 @@ class SignInForm(AuthenticationForm):
         ),
         "inactive": _("This account is disabled. Contact your support team."),
     }
+
+
+class ResetPasswordForm(PasswordResetForm):
+    """Django's reset form, also for accounts that never had a password.
+
+    Django skips accounts without a usable password (meant for users of an external login).
+    Here those are customers whose account an anonymous ticket created: a reset is how they
+    choose a password once the sign-in link has expired, so every active account gets the mail.
+    """
+
+    def get_users(self, email):
+        def folded(address):
+            return unicodedata.normalize("NFKC", address).casefold()
+
+        # As Django does: the database's case-insensitive match must also be a Unicode one,
+        # or a look-alike address could receive someone else's link.
+        for user in User.objects.filter(email__iexact=email, is_active=True):
+            if folded(user.email) == folded(email):
+                yield user
 
 
 class SignUpForm(forms.Form):

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from forum.queries import recent_threads
 from helpdesk import markup, ratelimit, services
-from helpdesk.forms import AccountSettingsForm, PreviewForm, SignInForm, SignUpForm
+from helpdesk.forms import (
+    AccountSettingsForm,
+    PreviewForm,
+    ResetPasswordForm,
+    SignInForm,
+    SignUpForm,
+)
 from kb.queries import popular_articles
 
 
@@ -40,6 +46,8 @@ class LoginView(auth_views.LoginView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = ResetPasswordForm
+
     def form_valid(self, form):
         # The same answer whether or not the address has an account, so accounts don't leak;
         # rate limited so the form cannot be used to flood someone's inbox.

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from helpdesk.models import Role, User
-from helpdesk.services import ServiceError, set_role
+from helpdesk.services import ServiceError, get_or_create_customer, set_role
 from tests.conftest import PASSWORD
 
 
@@ -103,6 +103,41 @@ def test_password_reset_by_email(client, customer, mailoutbox):
     assert response.status_code == 302
     customer.refresh_from_db()
     assert customer.check_password("another-long-passphrase")
+
+
+@pytest.mark.django_db
+def test_customer_without_password_can_choose_one_by_reset(client, mailoutbox):
+    # An anonymous ticket creates the account without a usable password; once the sign-in link
+    # has expired, a reset is the only way in (and sign-up sends them here).
+    user, _created = get_or_create_customer(email="anna@example.com", name="Anna")
+    assert not user.has_usable_password()
+    response = client.post(reverse("password_reset"), {"email": "Anna@Example.com"})
+    assert response.status_code == 302
+    assert [m.to for m in mailoutbox] == [["anna@example.com"]]
+    link = next(line for line in mailoutbox[0].body.splitlines() if "/account/reset/" in line)
+    response = client.get(link.split("testserver", 1)[1].strip(), follow=True)
+    assert response.status_code == 200
+    response = client.post(
+        response.redirect_chain[-1][0],
+        {"new_password1": "another-long-passphrase", "new_password2": "another-long-passphrase"},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("another-long-passphrase")
+    response = client.post(
+        reverse("login"), {"username": "anna@example.com", "password": "another-long-passphrase"}
+    )
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_password_reset_skips_disabled_accounts(client, mailoutbox):
+    user, _created = get_or_create_customer(email="gone@example.com")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    response = client.post(reverse("password_reset"), {"email": "gone@example.com"})
+    assert response.status_code == 302
+    assert mailoutbox == []
 
 
 @pytest.mark.django_db
