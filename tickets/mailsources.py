@@ -6,6 +6,7 @@ import imaplib
 import logging
 import os
 import poplib
+import re
 import ssl
 from pathlib import Path
 
@@ -13,16 +14,28 @@ from django.conf import settings
 from django.utils import timezone
 
 from helpdesk.celery import TransientError
+from helpdesk.services import ServiceError
 from tickets.models import Mailbox, Queue
-from tickets.services.email import store_inbound
+from tickets.services.email import (
+    check_inbound_size,
+    is_rejected_inbound,
+    record_rejected_inbound,
+    store_inbound,
+)
 
 log = logging.getLogger(__name__)
 BATCH = 200
+HEAD_BYTES = 64 * 1024  # enough for the headers of a refused message, for its row
+REJECTED_FOLDER = ".Rejected"  # a Maildir++ subfolder: mail clients show it as a folder
+IMAP_UID = re.compile(rb"\bUID (\d+)")
+IMAP_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 
 def poll_maildir(path: str | os.PathLike, *, queue: Queue | None = None, mailbox=None) -> int:
-    """Store every message in <path>/new (and stray ones in cur/), then move each into cur/
-    with the Maildir "seen" flag. Returns how many new rows were stored."""
+    """Store every message in <path>/new, then move each into cur/ with the Maildir "seen"
+    flag. A message that cannot be stored (too large, empty) is recorded as a failed row and
+    moved to the `.Rejected` Maildir++ folder, so it neither stops the poll nor comes back.
+    Returns how many new rows were stored."""
     root = Path(path)
     for sub in ("new", "cur", "tmp"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -30,13 +43,38 @@ def poll_maildir(path: str | os.PathLike, *, queue: Queue | None = None, mailbox
     for entry in sorted((root / "new").iterdir())[: BATCH * 10]:
         if not entry.is_file() or entry.name.startswith("."):
             continue
-        raw = entry.read_bytes()
-        if not raw.strip():
+        base = entry.name.split(":")[0]
+        try:
+            # Check the size before reading: the file may be far larger than we would store.
+            check_inbound_size(entry.stat().st_size)
+            _row, created = store_inbound(
+                raw=entry.read_bytes(), source="maildir", queue=queue, mailbox=mailbox
+            )
+        except ServiceError as error:
+            _reject_maildir_file(root, entry, error, queue=queue, mailbox=mailbox)
             continue
-        _row, created = store_inbound(raw=raw, source="maildir", queue=queue, mailbox=mailbox)
         stored += int(created)
-        entry.rename(root / "cur" / (entry.name.split(":")[0] + ":2,S"))
+        entry.rename(root / "cur" / (base + ":2,S"))
     return stored
+
+
+def _reject_maildir_file(root: Path, entry: Path, error: ServiceError, *, queue, mailbox):
+    with entry.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    record_rejected_inbound(
+        source="maildir",
+        key=entry.name.split(":")[0],
+        reason=f"{error} The file was moved to {REJECTED_FOLDER}/new in the Maildir.",
+        head=head,
+        size=entry.stat().st_size,
+        queue=queue,
+        mailbox=mailbox,
+    )
+    target = root / REJECTED_FOLDER
+    for sub in ("new", "cur", "tmp"):
+        (target / sub).mkdir(parents=True, exist_ok=True)
+    entry.rename(target / "new" / entry.name.split(":")[0])
+    log.warning("maildir %s: rejected %s: %s", root, entry.name, error)
 
 
 def _imap_connect(box: Mailbox):
@@ -53,6 +91,27 @@ def _imap_connect(box: Mailbox):
     return conn
 
 
+def _imap_fetch(conn, uid: bytes, item: str) -> bytes | None:
+    typ, parts = conn.uid("FETCH", uid, f"({item})")
+    if typ != "OK":
+        return None
+    return next((p[1] for p in parts or [] if isinstance(p, tuple)), None)
+
+
+def _imap_sizes(conn, uids: list[bytes]) -> dict[bytes, int]:
+    """RFC822.SIZE of each message, in one round trip, so a huge one is never downloaded."""
+    if not uids:
+        return {}
+    typ, data = conn.uid("FETCH", b",".join(uids), "(RFC822.SIZE)")
+    sizes = {}
+    for item in (data or []) if typ == "OK" else []:
+        line = item[0] if isinstance(item, tuple) else item
+        uid, size = IMAP_UID.search(line or b""), IMAP_SIZE.search(line or b"")
+        if uid and size:
+            sizes[uid.group(1)] = int(size.group(1))
+    return sizes
+
+
 def poll_imap(box: Mailbox) -> int:
     try:
         conn = _imap_connect(box)
@@ -63,15 +122,32 @@ def poll_imap(box: Mailbox) -> int:
         typ, _ = conn.select(box.folder or "INBOX")
         if typ != "OK":
             raise RuntimeError(f"cannot open folder {box.folder!r}")
+        validity = (conn.response("UIDVALIDITY")[1] or [b""])[0] or b""
         typ, data = conn.uid("SEARCH", None, "UNSEEN")
         uids = (data[0] or b"").split()[:BATCH]
+        sizes = _imap_sizes(conn, uids)
         for uid in uids:
-            # BODY.PEEK leaves \\Seen alone until the message is safely stored.
-            typ, parts = conn.uid("FETCH", uid, "(BODY.PEEK[])")
-            raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
-            if typ != "OK" or raw is None:
+            raw = None
+            try:
+                check_inbound_size(sizes.get(uid, 0))
+                # BODY.PEEK leaves \Seen alone until the message is safely stored.
+                raw = _imap_fetch(conn, uid, "BODY.PEEK[]")
+                if raw is None:
+                    continue
+                _row, created = store_inbound(raw=raw, source="imap", mailbox=box)
+            except ServiceError as error:
+                head = raw[:HEAD_BYTES] if raw else _imap_fetch(conn, uid, "BODY.PEEK[HEADER]")
+                record_rejected_inbound(
+                    source="imap",
+                    key=f"{box.folder}:{validity.decode(errors='replace')}:{uid.decode()}",
+                    reason=f"{error} It was left in the folder, marked seen.",
+                    head=head or b"",
+                    size=sizes.get(uid, len(raw or b"")),
+                    mailbox=box,
+                )
+                # Seen, so the UNSEEN search does not return it on every poll.
+                conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
                 continue
-            _row, created = store_inbound(raw=raw, source="imap", mailbox=box)
             stored += int(created)
             if box.after_fetch == Mailbox.AfterFetch.MOVE and box.move_to:
                 conn.uid("COPY", uid, box.move_to)
@@ -88,6 +164,20 @@ def poll_imap(box: Mailbox) -> int:
     return stored
 
 
+def _pop3_numbers(conn, command) -> dict[int, bytes]:
+    """`LIST` or `UIDL` as {message number: value}; {} when the server refuses."""
+    try:
+        _resp, lines, _octets = command()
+    except poplib.error_proto:
+        return {}
+    out = {}
+    for line in lines:
+        number, _, value = line.partition(b" ")
+        if number.isdigit():
+            out[int(number)] = value.strip()
+    return out
+
+
 def poll_pop3(box: Mailbox) -> int:
     port = box.port or (995 if box.security == Mailbox.Security.SSL else 110)
     try:
@@ -101,18 +191,50 @@ def poll_pop3(box: Mailbox) -> int:
         conn.pass_(box.password)
     except (OSError, poplib.error_proto) as error:
         raise TransientError(f"POP3 connection failed: {error}") from error
-    stored = 0
+    stored = handled = 0
     try:
         count, _size = conn.stat()
-        for number in range(1, min(count, BATCH) + 1):
-            _resp, lines, _octets = conn.retr(number)
-            raw = b"\r\n".join(lines) + b"\r\n"
-            _row, created = store_inbound(raw=raw, source="pop3", mailbox=box)
+        sizes = {n: int(v) for n, v in _pop3_numbers(conn, conn.list).items() if v.isdigit()}
+        uidls = _pop3_numbers(conn, conn.uidl)
+        for number in range(1, count + 1):
+            # POP3 cannot flag a message: one we refused stays on the server (nothing is
+            # deleted unless stored) and is skipped by its UIDL from then on. Without UIDL
+            # the message number stands in, which holds as long as only we delete.
+            key = (uidls.get(number) or f"#{number}".encode()).decode(errors="replace")
+            if is_rejected_inbound(source="pop3", key=key, mailbox=box):
+                continue
+            if handled >= BATCH:
+                break
+            handled += 1
+            raw = None
+            try:
+                check_inbound_size(sizes.get(number, 0))
+                _resp, lines, _octets = conn.retr(number)
+                raw = b"\r\n".join(lines) + b"\r\n"
+                _row, created = store_inbound(raw=raw, source="pop3", mailbox=box)
+            except ServiceError as error:
+                record_rejected_inbound(
+                    source="pop3",
+                    key=key,
+                    reason=f"{error} It was left on the server.",
+                    head=raw[:HEAD_BYTES] if raw else _pop3_head(conn, number),
+                    size=sizes.get(number, len(raw or b"")),
+                    mailbox=box,
+                )
+                continue
             stored += int(created)
             conn.dele(number)  # only after the message is stored
     finally:
         conn.quit()  # deletions take effect here
     return stored
+
+
+def _pop3_head(conn, number: int) -> bytes:
+    try:
+        _resp, lines, _octets = conn.top(number, 0)
+    except poplib.error_proto:
+        return b""
+    return b"\r\n".join(lines) + b"\r\n"
 
 
 def poll_mailbox(box: Mailbox) -> int:

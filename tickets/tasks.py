@@ -88,15 +88,24 @@ def poll_mailbox(mailbox_id: int) -> int:
 
 
 @shared_task
+def poll_embedded_inbox() -> int:
+    from tickets.mailsources import poll_embedded_inbox as poll
+
+    return poll()
+
+
+@shared_task
 def poll_mailboxes() -> int:
-    """Beat: the embedded Maildir, then one task per configured mailbox."""
-    from tickets.mailsources import poll_embedded_inbox
+    """Beat: one task per configured mailbox and one for the embedded Maildir, so a source
+    that fails (a server down, a file we cannot move) never holds up the others. Returns how
+    many mailbox polls were queued."""
     from tickets.models import Mailbox
 
-    stored = poll_embedded_inbox()
-    for pk in Mailbox.objects.filter(is_active=True).values_list("pk", flat=True):
+    ids = list(Mailbox.objects.filter(is_active=True).values_list("pk", flat=True))
+    for pk in ids:
         poll_mailbox.delay(pk)
-    return stored
+    poll_embedded_inbox.delay()
+    return len(ids)
 
 
 @shared_task

@@ -213,3 +213,58 @@ def test_worker_killed_mid_processing_loses_nothing_and_duplicates_nothing(
     assert sorted(Ticket.objects.values_list("requester__email", flat=True)) == sorted(
         f"user{i}@example.com" for i in range(count)
     )
+
+
+def _big_mail(subject):
+    return build_mail(subject=subject, attachments=[("scan.tiff", "image/tiff", b"\x00" * 8000)])
+
+
+def test_imap_oversized_message_is_recorded_seen_and_the_poll_goes_on(
+    queue_with_imap, dovecot, settings
+):
+    _queue, box = queue_with_imap
+    settings.INBOUND_MAX_BYTES = 4000
+    dovecot.append(_big_mail("Too big for us"))
+    dovecot.append(build_mail(subject="Fits"))
+    assert poll_mailbox(box) == 1
+    assert Ticket.objects.get().subject == "Fits"
+    big = InboundEmail.objects.get(status="failed")
+    assert big.subject == "Too big for us" and "limit is" in big.reason
+    assert _unseen(dovecot) == []  # not fetched again
+    assert poll_mailbox(box) == 0
+    assert InboundEmail.objects.count() == 2
+    box.refresh_from_db()
+    assert box.last_error == ""
+
+
+def test_pop3_oversized_message_stays_on_the_server_and_is_skipped(
+    queue_with_imap, dovecot, settings
+):
+    import poplib
+
+    queue, _box = queue_with_imap
+    pop = Mailbox.objects.create(
+        name="POP",
+        queue=queue,
+        kind=Mailbox.Kind.POP3,
+        host="127.0.0.1",
+        port=dovecot.pop3_port,
+        security=Mailbox.Security.NONE,
+        username=dovecot.user,
+        password=dovecot.password,
+    )
+    settings.INBOUND_MAX_BYTES = 4000
+    dovecot.append(_big_mail("Too big by POP3"))
+    dovecot.append(build_mail(subject="Fits by POP3"))
+    assert poll_mailbox(pop) == 1
+    assert poll_mailbox(pop) == 0
+    assert Ticket.objects.get().subject == "Fits by POP3"
+    assert list(InboundEmail.objects.values_list("subject", "status").order_by("pk")) == [
+        ("Too big by POP3", "failed"),
+        ("Fits by POP3", "processed"),
+    ]
+    conn = poplib.POP3("127.0.0.1", dovecot.pop3_port)
+    conn.user(dovecot.user)
+    conn.pass_(dovecot.password)
+    assert conn.stat()[0] == 1  # refused, so not deleted
+    conn.quit()

@@ -121,14 +121,32 @@ def _header_peek(raw: bytes) -> dict:
         return {"message_id": "", "from": "", "subject": ""}
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def check_inbound_size(size: int) -> None:
+    """Raise ServiceError (code "too_large") for a message over INBOUND_MAX_BYTES, so sources
+    can refuse it before downloading or reading it."""
+    limit = settings.INBOUND_MAX_BYTES
+    if size > limit:
+        raise ServiceError(
+            f"The message is {_megabytes(size)}; the limit is {_megabytes(limit)} "
+            "(INBOUND_MAX_BYTES).",
+            "too_large",
+        )
+
+
 def store_inbound(
     *, raw: bytes, source: str, queue: Queue | None = None, mailbox=None
 ) -> tuple[InboundEmail, bool]:
-    """Store a raw message and queue its processing. Returns (row, created)."""
+    """Store a raw message and queue its processing. Returns (row, created).
+
+    Raises ServiceError for a message that cannot be stored (code "empty" or "too_large"):
+    a mailbox source then calls `record_rejected_inbound` and carries on with the next one."""
     if not raw or not raw.strip():
-        raise ServiceError("The message is empty.")
-    if len(raw) > settings.INBOUND_MAX_BYTES:
-        raise ServiceError("The message is larger than INBOUND_MAX_BYTES.")
+        raise ServiceError("The message is empty.", "empty")
+    check_inbound_size(len(raw))
     peek = _header_peek(raw)
     digest = hashlib.sha256(raw).hexdigest()
     key = f"mid:{peek['message_id']}" if peek["message_id"] else f"sha:{digest}"
@@ -158,6 +176,57 @@ def store_inbound(
         default_storage.delete(path)
         return InboundEmail.objects.get(dedupe_key=key), False
     return row, True
+
+
+def _rejected_key(*, source: str, key: str, queue, mailbox) -> str:
+    owner = f"m{mailbox.pk}" if mailbox is not None else f"q{queue.pk if queue else ''}"
+    return "rejected:" + hashlib.sha256(f"{source}:{owner}:{key}".encode()).hexdigest()
+
+
+def is_rejected_inbound(*, source: str, key: str, queue: Queue | None = None, mailbox=None) -> bool:
+    """Whether `record_rejected_inbound` already recorded this message (for sources like POP3
+    that cannot flag a message on the server)."""
+    return InboundEmail.objects.filter(
+        dedupe_key=_rejected_key(source=source, key=key, queue=queue, mailbox=mailbox)
+    ).exists()
+
+
+def record_rejected_inbound(
+    *,
+    source: str,
+    key: str,
+    reason: str,
+    head: bytes = b"",
+    size: int = 0,
+    queue: Queue | None = None,
+    mailbox=None,
+) -> tuple[InboundEmail, bool]:
+    """Record a mailbox message that `store_inbound` refused (too large, empty): a FAILED row
+    with the reason and whatever the headers in `head` tell, but no stored bytes. The message
+    stays where it is (the source marks or moves it so it is not fetched again); admins see
+    the row. `key` names the message within its source (a file name, a UID), so recording the
+    same message twice gives one row. Returns (row, created)."""
+    peek = _header_peek(head) if head else {"message_id": "", "from": "", "subject": ""}
+    dedupe_key = _rejected_key(source=source, key=key, queue=queue, mailbox=mailbox)
+    if queue is None and mailbox is not None:
+        queue = mailbox.queue
+    with transaction.atomic():
+        return InboundEmail.objects.get_or_create(
+            dedupe_key=dedupe_key,
+            defaults={
+                "header_message_id": peek["message_id"],
+                "source": source,
+                "mailbox": mailbox,
+                "queue": queue,
+                "raw": "",
+                "size": size,
+                "from_address": _address_of(peek["from"]),
+                "subject": _decode(peek["subject"])[:255],
+                "status": InboundEmail.Status.FAILED,
+                "reason": f"Not stored: {reason}"[:2000],
+                "processed_at": timezone.now(),
+            },
+        )
 
 
 def _address_of(header: str) -> str:
@@ -481,6 +550,10 @@ def retry_inbound(*, row: InboundEmail, actor) -> InboundEmail:
         raise ServiceError("Only staff can retry messages.")
     if row.status == InboundEmail.Status.PROCESSED:
         raise ServiceError("This message is already processed.")
+    if not row.raw:
+        raise ServiceError(
+            "This message was refused before it was stored; there is nothing to retry."
+        )
     InboundEmail.objects.filter(pk=row.pk).update(status=InboundEmail.Status.RECEIVED, reason="")
     from tickets import tasks
 
