@@ -7,6 +7,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -112,32 +113,39 @@ def _create_from_form(request, user, data):
     for upload in files:
         services.validate_upload(upload)
     if user is not None and user.is_agent:
-        requester, _created = get_or_create_customer(email=data["email"], name=data.get("name", ""))
-        return services.create_ticket(
-            requester=requester,
-            actor=user,
-            subject=data["subject"],
-            body=data["body"],
-            queue=data["queue"],
-            channel=data.get("channel") or Channel.PHONE,
-            priority=data.get("priority") or 2,
-            diagnostics=data.get("diagnostics", ""),
-            attachments=files,
-            submission_key=key,
-        )
+        with transaction.atomic():
+            requester, _created = get_or_create_customer(
+                email=data["email"], name=data.get("name", "")
+            )
+            return services.create_ticket(
+                requester=requester,
+                actor=user,
+                subject=data["subject"],
+                body=data["body"],
+                queue=data["queue"],
+                channel=data.get("channel") or Channel.PHONE,
+                priority=data.get("priority") or 2,
+                diagnostics=data.get("diagnostics", ""),
+                attachments=files,
+                submission_key=key,
+            )
     if user is None:
-        requester, _created = get_or_create_customer(email=data["email"], name=data.get("name", ""))
-        if requester.is_agent:
-            raise ServiceError(_("Staff accounts cannot submit tickets anonymously; sign in."))
-        ticket = services.create_ticket(
-            requester=requester,
-            subject=data["subject"],
-            body=data["body"],
-            queue=data["queue"],
-            diagnostics=data.get("diagnostics", ""),
-            attachments=files,
-            submission_key=key,
-        )
+        # One transaction: if the ticket is refused, no account is left behind for the address.
+        with transaction.atomic():
+            requester, _created = get_or_create_customer(
+                email=data["email"], name=data.get("name", "")
+            )
+            if requester.is_agent:
+                raise ServiceError(_("Staff accounts cannot submit tickets anonymously; sign in."))
+            ticket = services.create_ticket(
+                requester=requester,
+                subject=data["subject"],
+                body=data["body"],
+                queue=data["queue"],
+                diagnostics=data.get("diagnostics", ""),
+                attachments=files,
+                submission_key=key,
+            )
         from tickets import tasks
 
         tasks.send_ticket_link.delay(ticket.pk)

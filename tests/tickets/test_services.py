@@ -77,6 +77,39 @@ def test_create_ticket_with_same_submission_key_creates_one_ticket(customer, que
     assert TicketEvent.objects.filter(kind=Kind.CREATED).count() == 1
 
 
+def test_submission_key_of_another_requester_is_refused_and_reveals_nothing(
+    customer, other_customer, queue
+):
+    theirs = new_ticket(customer, queue, subject="Carla's secret", submission_key="k" * 32)
+    with pytest.raises(ServiceError) as error:
+        new_ticket(other_customer, queue, subject="Otto's problem", submission_key="k" * 32)
+    assert str(theirs.pk) not in str(error.value)
+    assert "Carla" not in str(error.value)
+    assert Ticket.objects.get() == theirs
+    assert TicketEvent.objects.filter(kind=Kind.CREATED).count() == 1
+
+
+def test_submission_key_race_with_another_requester_is_refused(
+    customer, other_customer, queue, monkeypatch
+):
+    # The other requester's ticket is committed between the look-up and the insert.
+    theirs = new_ticket(customer, queue, submission_key="k" * 32)
+    real_filter = Ticket.objects.filter
+    calls = []
+
+    def first_lookup_misses(*args, **kwargs):
+        if "submission_key" in kwargs and not calls:
+            calls.append(1)
+            return Ticket.objects.none()
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(Ticket.objects, "filter", first_lookup_misses)
+    with pytest.raises(ServiceError):
+        new_ticket(other_customer, queue, submission_key="k" * 32)
+    monkeypatch.undo()
+    assert list(Ticket.objects.all()) == [theirs]
+
+
 @pytest.mark.parametrize(
     ("subject", "body", "error"),
     [

@@ -232,6 +232,37 @@ def test_double_submit_with_same_key_creates_one_ticket(customer_client, queue):
     assert TicketEvent.objects.filter(kind=Kind.CREATED).count() == 1
 
 
+def test_reused_submission_key_of_another_customer_is_refused(
+    customer, other_customer, queue, client
+):
+    theirs = services.create_ticket(
+        requester=customer, subject="Carla's secret", body="x", queue=queue, submission_key="k" * 32
+    )
+    client.force_login(other_customer)
+    response = client.post(url("new"), good_ticket_data(queue, submission_key="k" * 32))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "already sent" in html
+    assert f"#{theirs.pk}" not in html and "Carla" not in html
+    assert list(Ticket.objects.all()) == [theirs]
+    assert response.context["form"].non_field_errors()
+
+
+def test_anonymous_reuse_of_another_customer_submission_key_creates_no_account(
+    customer, queue, client, mailoutbox
+):
+    services.create_ticket(
+        requester=customer, subject="Carla's", body="x", queue=queue, submission_key="k" * 32
+    )
+    response = client.post(
+        url("new"), good_ticket_data(queue, submission_key="k" * 32, email="new@example.com")
+    )
+    assert response.status_code == 400
+    assert not User.objects.filter(email="new@example.com").exists()
+    assert Ticket.objects.count() == 1
+    assert mailoutbox == []
+
+
 def test_new_ticket_form_offers_a_fresh_submission_key(customer_client):
     keys = {customer_client.get(url("new")).context["form"].initial["submission_key"] for _ in "ab"}
     assert len(keys) == 2

@@ -126,14 +126,16 @@ def create_ticket(
 ) -> Ticket:
     """Open a ticket with its first message. `actor` is the agent logging it for a customer.
 
-    Idempotent by `submission_key`: the same key returns the ticket already created.
+    Idempotent by `submission_key` for the same requester: the key returns the ticket already
+    created for them. A key that belongs to another requester's ticket is refused with a
+    ServiceError that names nothing of that ticket.
     """
     actor = actor or requester
     if actor != requester:
         _require_agent(actor)
     subject, body = _clean_text(subject, body)
     if submission_key:
-        existing = Ticket.objects.filter(submission_key=submission_key).first()
+        existing = _submitted_with(submission_key, requester)
         if existing:
             return existing
     for upload in attachments:
@@ -172,11 +174,27 @@ def create_ticket(
             transaction.on_commit(lambda: tasks.notify_new_ticket.delay(ticket.pk))
     except IntegrityError:
         if submission_key:
-            existing = Ticket.objects.filter(submission_key=submission_key).first()
+            existing = _submitted_with(submission_key, requester)
             if existing:
                 return existing
         raise
     return ticket
+
+
+def _submitted_with(submission_key: str, requester) -> Ticket | None:
+    """The requester's ticket made from this form before (a double submit), if any.
+
+    The key column is unique across all tickets, so another requester's key cannot make a new
+    ticket either; returning their ticket would show it to the wrong person (redirect, ticket
+    number in the flash), so it is refused.
+    """
+    existing = Ticket.objects.filter(submission_key=submission_key).first()
+    if existing is not None and existing.requester_id != requester.pk:
+        raise ServiceError(
+            _("This form was already sent. Reload the page to send a new request."),
+            "conflict",
+        )
+    return existing
 
 
 def post_reply(
