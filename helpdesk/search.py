@@ -30,6 +30,11 @@ CANDIDATES = 2000  # documentation and threads
 TICKET_CANDIDATES = 1000
 KIND_WEIGHT = {"article": 1.3, "thread": 1.1, "ticket": 1.0}
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
+THREAD_UNANSWERED, THREAD_ANSWERED, THREAD_ANSWERED_BY_STAFF = (
+    "unanswered",
+    "answered",
+    "answered_by_staff",
+)
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
 
 
@@ -99,7 +104,16 @@ def index_thread(thread_id: int) -> None:
         return remove("thread", thread_id)
     posts = Post.objects.filter(thread=thread, is_hidden=False).order_by("created_at", "id")
     body = "\n".join(plain_text(p) for p in posts.values_list("body_html", flat=True)[:200])
-    answered = bool(getattr(thread, "accepted_post_id", None)) or thread.has_staff_reply
+    # Answered means an accepted answer, as in the forum's lists; a staff reply alone is not
+    # one. The status says whose answer it is, so results read "Answered by staff" without a
+    # join. (Thread statuses never equal a ticket status, so agents' status filter skips them.)
+    answered = thread.accepted_post_id is not None
+    if not answered:
+        status = THREAD_UNANSWERED
+    elif thread.is_answered_by_staff:
+        status = THREAD_ANSWERED_BY_STAFF
+    else:
+        status = THREAD_ANSWERED
     _upsert(
         "thread",
         thread.pk,
@@ -108,7 +122,7 @@ def index_thread(thread_id: int) -> None:
         url=thread.get_absolute_url(),
         is_public=not thread.is_hidden,
         owner=None,
-        status="answered" if answered else "open",
+        status=status,
         queue_id=None,
         is_answered=answered,
         updated_at=thread.last_activity_at,

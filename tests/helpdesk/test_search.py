@@ -298,3 +298,66 @@ def test_index_follows_articles_and_forum_moderation(
     with django_capture_on_commit_callbacks(execute=True):
         hide_thread(thread=thread, actor=agent, reason="spam")
     assert ("thread", thread.pk) not in kinds_and_ids(search.search(user=None, query="zebra"))
+
+
+def test_threads_show_answered_only_with_an_accepted_answer(
+    client, customer, other_customer, agent, django_capture_on_commit_callbacks
+):
+    run = django_capture_on_commit_callbacks
+    fcat = ForumCategory.objects.create(name="Q&A", slug="qa")
+
+    def ask(word):
+        return forum_services.start_thread(
+            author=customer, category=fcat, title=f"Okapi {word} question", body="Help"
+        )
+
+    with run(execute=True):
+        staff_replied, by_member, by_staff = ask("one"), ask("two"), ask("three")
+        forum_services.post_reply(thread=staff_replied, author=agent, body="Looking into it")
+        member_answer = forum_services.post_reply(
+            thread=by_member, author=other_customer, body="Restart it"
+        )
+        staff_answer = forum_services.post_reply(thread=by_staff, author=agent, body="Fixed")
+    with run(execute=True):
+        forum_services.accept_answer(post=member_answer, actor=customer)
+        forum_services.accept_answer(post=staff_answer, actor=customer)
+
+    hits = {h.url: h for h in search.search(user=None, query="okapi").hits}
+    assert not hits[staff_replied.get_absolute_url()].is_answered  # a staff reply is no answer
+    assert hits[by_member.get_absolute_url()].is_answered
+    assert hits[by_staff.get_absolute_url()].status == "answered_by_staff"
+
+    page = client.get(reverse("search"), {"q": "okapi"}).content.decode()
+    items = page.split('<li class="search-hit">')[1:]
+    badges = {
+        word: next(i for i in items if f"</mark> {word} question" in i)
+        for word in ("one", "two", "three")
+    }
+    assert "Answered" not in badges["one"]
+    assert "Answered" in badges["two"] and "Answered by staff" not in badges["two"]
+    assert "Answered by staff" in badges["three"]
+
+
+def test_migration_corrects_threads_indexed_as_answered_by_a_staff_reply(
+    customer, agent, django_capture_on_commit_callbacks
+):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("helpdesk.migrations.0006_search_thread_answered")
+    fcat = ForumCategory.objects.create(name="Q&A", slug="qa")
+    with django_capture_on_commit_callbacks(execute=True):
+        thread = forum_services.start_thread(
+            author=customer, category=fcat, title="Okapi question", body="Help"
+        )
+        answer = forum_services.post_reply(thread=thread, author=agent, body="Looking into it")
+    rows = SearchEntry.objects.filter(kind="thread", object_id=thread.pk)
+    rows.update(status="answered", is_answered=True)  # as indexed before
+    migration.forwards(apps, None)
+    assert rows.values_list("status", "is_answered").get() == ("unanswered", False)
+    with django_capture_on_commit_callbacks(execute=True):
+        forum_services.accept_answer(post=answer, actor=customer)
+    rows.update(status="answered")
+    migration.forwards(apps, None)
+    assert rows.values_list("status", "is_answered").get() == ("answered_by_staff", True)
