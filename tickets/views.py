@@ -282,7 +282,6 @@ def reply(request, pk):
     if not form.is_valid():
         return _reply_error(request, ticket, form, status=400)
     data = form.cleaned_data
-    seen = None if data.get("confirm") else data.get("seen_message_id")
     try:
         services.post_reply(
             ticket=ticket,
@@ -292,7 +291,8 @@ def reply(request, pk):
             attachments=data.get("attachments") or [],
             time_spent=data.get("time_spent") or 0,
             new_status=data.get("new_status") or None,
-            seen_message_id=seen,
+            seen_message_id=data.get("seen_message_id"),
+            confirmed=bool(data.get("confirm")),
         )
     except ServiceError as error:
         if error.code == "collision":

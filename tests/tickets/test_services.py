@@ -265,6 +265,21 @@ def test_reply_with_time_spent_logs_time(ticket, agent):
     assert TicketEvent.objects.get(ticket=t, kind=Kind.TIME).data == {"minutes": 15}
 
 
+def test_repeated_reply_from_the_same_view_is_saved_once(ticket, agent):
+    seen = ticket.messages.get().pk
+    kwargs = {"ticket": ticket, "author": agent, "body": "Try again.", "seen_message_id": seen}
+    first = services.post_reply(**kwargs, new_status=Status.ON_HOLD)
+    services.change_status(ticket=ticket, actor=agent, status=Status.OPEN)
+    again = services.post_reply(**kwargs, new_status=Status.ON_HOLD)
+    assert again == first
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.OPEN  # the repeat changed nothing
+    assert TicketEvent.objects.filter(kind=Kind.REPLIED).count() == 1
+    # As a note it is a different message, and without a last-seen id nothing is deduplicated.
+    services.post_reply(**kwargs, internal=True)
+    services.post_reply(ticket=ticket, author=agent, body="Try again.")
+    assert Message.objects.filter(body="Try again.").count() == 3
+
+
 def test_reply_refuses_empty_body(ticket, agent):
     with pytest.raises(ServiceError, match="Write a message"):
         services.post_reply(ticket=ticket, author=agent, body="  \r\n ")

@@ -441,6 +441,52 @@ def test_collision_shows_the_other_reply_and_sends_on_confirm(ticket, agent, oth
     assert TicketEvent.objects.filter(kind=Kind.REPLIED).count() == 2
 
 
+def test_double_clicked_reply_is_saved_and_mailed_once(
+    agent_client, ticket, agent, mailoutbox, django_capture_on_commit_callbacks
+):
+    seen = agent_client.get(url("detail", ticket.pk)).context["last_message_id"]
+    data = {"body": "Unplug it.", "seen_message_id": seen, "time_spent": "5"}
+    with django_capture_on_commit_callbacks(execute=True):
+        first = agent_client.post(url("reply", ticket.pk), data)
+        second = agent_client.post(url("reply", ticket.pk), data)
+    assert first.status_code == second.status_code == 302
+    assert second.url == first.url
+    assert Message.objects.filter(body="Unplug it.").count() == 1
+    assert TicketEvent.objects.filter(kind=Kind.REPLIED).count() == 1
+    assert TicketEvent.objects.filter(kind=Kind.TIME).count() == 1
+    assert fresh(ticket).time_spent_minutes == 5
+    assert TimeEntry.objects.count() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_double_clicked_customer_reply_is_saved_once(customer_client, ticket):
+    seen = customer_client.get(url("detail", ticket.pk)).context["last_message_id"]
+    data = {"body": "More info\r\nline two", "seen_message_id": seen}
+    assert customer_client.post(url("reply", ticket.pk), data).status_code == 302
+    assert customer_client.post(url("reply", ticket.pk), data).status_code == 302
+    assert Message.objects.filter(body="More info\nline two").count() == 1
+
+
+def test_double_clicked_send_anyway_is_saved_once(ticket, agent, other_agent):
+    agent_a = client_for(agent)
+    seen = agent_a.get(url("detail", ticket.pk)).context["last_message_id"]
+    services.post_reply(ticket=ticket, author=other_agent, body="B answered.")
+    data = {"body": "A answers.", "seen_message_id": seen, "confirm": "1"}
+    assert agent_a.post(url("reply", ticket.pk), data).status_code == 302
+    assert agent_a.post(url("reply", ticket.pk), data).status_code == 302
+    assert Message.objects.filter(body="A answers.").count() == 1
+
+
+def test_a_different_second_reply_from_the_same_page_is_saved(agent_client, ticket):
+    seen = agent_client.get(url("detail", ticket.pk)).context["last_message_id"]
+    for body in ("First thought.", "Second thought."):
+        response = agent_client.post(
+            url("reply", ticket.pk), {"body": body, "seen_message_id": seen}
+        )
+        assert response.status_code == 302
+    assert Message.objects.filter(body__endswith="thought.").count() == 2
+
+
 def test_customer_reply_is_not_blocked_by_a_note_added_meanwhile(customer_client, ticket, agent):
     seen = customer_client.get(url("detail", ticket.pk)).context["last_message_id"]
     services.post_reply(ticket=ticket, author=agent, body="Secret note", internal=True)

@@ -209,6 +209,7 @@ def post_reply(
     channel: str = Channel.WEB,
     message_id: str | None = None,
     seen_message_id: int | None = None,
+    confirmed: bool = False,
 ) -> Message:
     """Add a public reply or an internal note and keep the ticket's state in step.
 
@@ -216,7 +217,10 @@ def post_reply(
     (pending, waiting on the customer, by default). Customers: a reply reopens the ticket.
     Internal notes change no status and are never mailed to the customer.
     If `seen_message_id` is given and someone else replied after it, nothing is saved and
-    ServiceError is raised with code "collision", so the agent can read it first.
+    ServiceError is raised with code "collision", so the agent can read it first (unless
+    `confirmed`: they read it and send anyway). With `seen_message_id`, the same author's
+    identical message already saved after it is a double submit: it is returned, and nothing
+    is saved, changed or mailed again.
     """
     body = (body or "").replace("\r\n", "\n")
     if not body.strip():
@@ -237,13 +241,29 @@ def post_reply(
     now = timezone.now()
     with transaction.atomic():
         ticket = _locked(ticket)
+        if seen_message_id is not None:
+            # A double click posts the form twice with the same last-seen id; under the row
+            # lock the second post finds the first one's message.
+            repeat = (
+                Message.objects.filter(
+                    ticket=ticket,
+                    id__gt=seen_message_id,
+                    author=author,
+                    is_internal=internal,
+                    body=body,
+                )
+                .order_by("id")
+                .first()
+            )
+            if repeat is not None:
+                return repeat
         if ticket.merged_into_id:
             raise ServiceError(
                 _("This ticket was merged into #%(n)s.") % {"n": ticket.merged_into_id}
             )
         if ticket.status == Status.CLOSED and not is_staff:
             raise ServiceError(_("This ticket is closed. Please open a new ticket."))
-        if seen_message_id is not None:
+        if seen_message_id is not None and not confirmed:
             newer = Message.objects.filter(ticket=ticket, id__gt=seen_message_id).exclude(
                 author=author
             )
