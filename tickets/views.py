@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
 
 from helpdesk import ratelimit
 from helpdesk.models import User
@@ -705,6 +706,10 @@ BOARD_LIMIT = 50
 @agent_required
 @require_GET
 def board(request):
+    return render(request, "tickets/board.html", _board_context(request))
+
+
+def _board_context(request):
     columns = []
     base = Ticket.objects.for_queue_page()
     view = request.GET.get("view")
@@ -722,11 +727,7 @@ def board(request):
                 ),
             }
         )
-    return render(
-        request,
-        "tickets/board.html",
-        {"columns": columns, "statuses": Status.choices, "view": view or "all"},
-    )
+    return {"columns": columns, "statuses": Status.choices, "view": view or "all"}
 
 
 @agent_required
@@ -742,13 +743,21 @@ def board_move(request, pk):
             expected=request.POST.get("expected_status") or None,
         )
     except ServiceError as error:
+        code = 409 if error.code == "conflict" else 400
         if request.htmx:
-            return HttpResponse(
-                f'<p class="field-error" role="alert">{_escape(error)}</p>',
-                status=409 if error.code == "conflict" else 400,
+            # The card's form targets the card itself; an error there would replace the card.
+            # The message goes to the board's message region instead, and the card comes back
+            # out of band as it is now, so it lands in the column of its current status.
+            current = Ticket.objects.for_queue_page().get(pk=ticket.pk)
+            response = render(
+                request,
+                "tickets/_board_error.html",
+                {"error": str(error), "t": current, "statuses": Status.choices},
+                status=code,
             )
+            return reswap(retarget(response, "#board-messages"), "innerHTML")
         messages.error(request, str(error))
-        return redirect("tickets:board")
+        return render(request, "tickets/board.html", _board_context(request), status=code)
     if request.htmx:
         ticket = Ticket.objects.for_queue_page().get(pk=ticket.pk)
         return render(

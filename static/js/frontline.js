@@ -128,14 +128,23 @@
     }
     dragged = null;
   });
-  // After a card is swapped in, put it in the column of its new status.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var card = event.detail.elt && event.detail.elt.id && event.detail.elt.id.indexOf("card-") === 0 ? document.getElementById(event.detail.elt.id) : null;
-    if (!card) return;
+  // After a card is swapped in (the moved card, or after a refused move the card as it is now,
+  // sent out of band), put it in the column of its status. The event fires on the new card.
+  function placeCard(event) {
+    var card = event.target;
+    if (!card || !card.classList || !card.classList.contains("board-card")) return;
     var col = document.querySelector('.board-col[data-status="' + card.dataset.status + '"] .board-cards');
     if (col && card.parentElement !== col) col.prepend(card);
+  }
+  document.addEventListener("htmx:afterSwap", placeCard);
+  document.addEventListener("htmx:oobAfterSwap", placeCard);
+  // A new move clears the message left by a refused one.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var messages = document.getElementById("board-messages");
+    if (messages && event.target.closest && event.target.closest(".board-card")) messages.textContent = "";
   });
-  // Show htmx errors (4xx partials) in place rather than silently dropping them.
+  // Show htmx errors (4xx partials) rather than silently dropping them: in the request's target,
+  // or where the server points with HX-Retarget (the board sends its errors to #board-messages).
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.xhr.status >= 400 && event.detail.xhr.status < 500) {
       event.detail.shouldSwap = true;

@@ -930,6 +930,50 @@ def test_board_move_via_htmx_returns_card_and_409_when_stale(agent_client, ticke
     assert fresh(ticket).status == Status.PENDING
 
 
+def test_refused_board_move_keeps_the_card_and_shows_the_message(agent_client, ticket, other_agent):
+    services.change_status(ticket=ticket, actor=other_agent, status=Status.PENDING)
+    events_before = event_kinds(ticket)
+    response = agent_client.post(
+        url("board-move", ticket.pk), {"status": "solved", "expected_status": "new"}, **HTMX
+    )
+    assert response.status_code == 409
+    # The message goes to the board's message region, not into the card's place...
+    assert response["HX-Retarget"] == "#board-messages"
+    assert response["HX-Reswap"] == "innerHTML"
+    html = response.content.decode()
+    assert html.startswith('<p class="flash flash-error" role="alert">')
+    assert "meanwhile" in html
+    # ...and the card comes back, out of band, as it is now: in the column of its real status.
+    (card,) = re.findall(r"<li [^>]*>", html)
+    assert f'id="card-{ticket.pk}"' in card
+    assert 'hx-swap-oob="true"' in card
+    assert 'data-status="pending"' in card
+    assert re.search(r'<option value="pending"\s+selected>', html)
+    assert fresh(ticket).status == Status.PENDING
+    assert event_kinds(ticket) == events_before
+
+
+def test_board_move_to_an_unknown_status_is_400_and_keeps_the_card(agent_client, ticket):
+    response = agent_client.post(url("board-move", ticket.pk), {"status": "lost"}, **HTMX)
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#board-messages"
+    assert f'id="card-{ticket.pk}"' in response.content.decode()
+    assert fresh(ticket).status == Status.NEW
+
+
+def test_refused_board_move_without_htmx_shows_the_board_with_409(
+    agent_client, ticket, other_agent
+):
+    services.change_status(ticket=ticket, actor=other_agent, status=Status.PENDING)
+    response = agent_client.post(
+        url("board-move", ticket.pk), {"status": "solved", "expected_status": "new"}
+    )
+    assert response.status_code == 409
+    assert "meanwhile" in response.content.decode()
+    assert 'id="board-messages"' in response.content.decode()
+    assert fresh(ticket).status == Status.PENDING
+
+
 # Presence ----------------------------------------------------------------------------------
 
 
