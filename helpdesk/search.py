@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from helpdesk.models import SearchEntry, SearchLog
+from helpdesk.params import parse_id
 from helpdesk.roles import is_agent
 
 MAX_QUERY = 200
@@ -320,8 +321,14 @@ def _filters_sql(*, user, kind, status, queue_id, alias="e") -> tuple[str, list]
         clauses.append(f"{alias}.status = %s")
         params.append(status)
     if is_agent(user) and queue_id:
-        clauses.append(f"{alias}.queue_id = %s")
-        params.append(int(queue_id))
+        # No queue has an id out of range (or not a number): match nothing rather than let
+        # the database driver overflow.
+        queue_pk = parse_id(queue_id)
+        if queue_pk is None:
+            clauses.append("1=0")
+        else:
+            clauses.append(f"{alias}.queue_id = %s")
+            params.append(queue_pk)
     return (" AND ".join(clauses) or "1=1"), params
 
 

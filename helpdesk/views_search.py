@@ -2,11 +2,12 @@ from django import forms
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET
 
 from helpdesk import search
 from helpdesk.models import SearchEntry
+from helpdesk.params import MAX_ID
 from helpdesk.roles import admin_required, is_agent
 
 PER_PAGE = 20
@@ -17,7 +18,8 @@ class SearchForm(forms.Form):
     q = forms.CharField(required=False)
     kind = forms.ChoiceField(required=False, choices=[("", "all"), *SearchEntry.Kind.choices])
     status = forms.CharField(required=False, max_length=32)
-    queue = forms.IntegerField(required=False, min_value=1)
+    # Bounded like every id from a query string: a larger number overflows SQLite's driver.
+    queue = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     page = forms.IntegerField(required=False, min_value=1, max_value=50)
 
 
@@ -54,7 +56,15 @@ def search_page(request):
     if is_agent(request.user):
         from tickets.models import Queue, Status
 
-        context.update(queues=list(Queue.objects.all()), statuses=Status.choices)
+        # Kind links and pages keep the agent's status and queue filters.
+        filters = {"status": data.get("status") or "", "queue": data.get("queue") or ""}
+        filters = {name: value for name, value in filters.items() if value}
+        context.update(
+            queues=list(Queue.objects.all()),
+            statuses=Status.choices,
+            agent_filters=filters,
+            filter_query=urlencode(filters),
+        )
     status = 200 if form.is_valid() or not request.GET else 400
     return render(request, "helpdesk/search.html", context, status=status)
 

@@ -361,3 +361,57 @@ def test_migration_corrects_threads_indexed_as_answered_by_a_staff_reply(
     rows.update(status="answered")
     migration.forwards(apps, None)
     assert rows.values_list("status", "is_answered").get() == ("answered_by_staff", True)
+
+
+def test_pages_and_kind_links_keep_the_agents_filters(client, content, agent, queue, monkeypatch):
+    import html
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    from helpdesk import views_search
+
+    monkeypatch.setattr(views_search, "PER_PAGE", 1)  # two matching tickets: two pages
+    client.force_login(agent)
+    for page_number, other_page in ((1, "2"), (2, "1")):
+        response = client.get(
+            reverse("search"),
+            {"q": "zebra", "status": "new", "queue": queue.pk, "page": page_number},
+        )
+        assert response.status_code == 200
+        page = response.content.decode()
+        links = [
+            parse_qs(urlsplit(html.unescape(href)).query)
+            for href in re.findall(r'href="(\?[^"]*)"', page[page.index('class="segmented"') :])
+        ]
+        kind_links = [q for q in links if "page" not in q]
+        page_links = [q for q in links if "page" in q]
+        assert sorted(q.get("kind", [""])[0] for q in kind_links) == [
+            "",
+            "article",
+            "thread",
+            "ticket",
+        ]
+        assert [q["page"] for q in page_links] == [[other_page]]
+        assert '<input type="hidden" name="status" value="new">' in page  # a new search too
+        for query in kind_links + page_links:
+            assert query["status"] == ["new"] and query["queue"] == [str(queue.pk)]
+            assert query["q"] == ["zebra"]
+
+
+def test_customers_links_carry_no_agent_filters(client, content, customer):
+    client.force_login(customer)
+    page = client.get(reverse("search"), {"q": "zebra", "status": "new"}).content.decode()
+    assert "status=" not in page
+
+
+@pytest.mark.parametrize("queue_id", ["99999999999999999999", str(2**63), "-1", "abc", "1.5"])
+def test_out_of_range_queue_filter_is_bad_input_not_an_error(client, content, agent, queue_id):
+    client.force_login(agent)
+    response = client.get(reverse("search"), {"q": "zebra", "queue": queue_id})
+    assert response.status_code == 400
+    assert b'name="q"' in response.content
+
+
+def test_search_service_matches_nothing_for_an_impossible_queue(content, agent):
+    assert search.search(user=agent, query="zebra", queue_id=10**20).total == 0
+    assert search.search(user=agent, query="zebra", queue_id="x").total == 0
