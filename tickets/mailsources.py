@@ -88,6 +88,10 @@ def _imap_connect(box: Mailbox):
         if box.security == Mailbox.Security.STARTTLS:
             conn.starttls(ssl_context=ssl.create_default_context())
     conn.login(box.username, box.password)
+    # Servers announce more after login (Dovecot: MOVE, UIDPLUS); imaplib keeps the greeting's.
+    typ, data = conn.capability()
+    if typ == "OK" and data and data[-1]:
+        conn.capabilities = tuple(data[-1].decode(errors="replace").upper().split())
     return conn
 
 
@@ -126,6 +130,7 @@ def poll_imap(box: Mailbox) -> int:
         typ, data = conn.uid("SEARCH", None, "UNSEEN")
         uids = (data[0] or b"").split()[:BATCH]
         sizes = _imap_sizes(conn, uids)
+        problems: list[str] = []
         for uid in uids:
             raw = None
             try:
@@ -149,19 +154,61 @@ def poll_imap(box: Mailbox) -> int:
                 conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
                 continue
             stored += int(created)
-            if box.after_fetch == Mailbox.AfterFetch.MOVE and box.move_to:
-                conn.uid("COPY", uid, box.move_to)
-                conn.uid("STORE", uid, "+FLAGS", "(\\Deleted \\Seen)")
-            elif box.after_fetch == Mailbox.AfterFetch.DELETE:
-                conn.uid("STORE", uid, "+FLAGS", "(\\Deleted \\Seen)")
-            else:
-                conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
-        if box.after_fetch in (Mailbox.AfterFetch.MOVE, Mailbox.AfterFetch.DELETE):
-            conn.expunge()
+            problem = _imap_after_fetch(conn, box, uid)
+            if problem:
+                problems.append(problem)
     finally:
         with contextlib.suppress(Exception):  # the server may already have hung up
             conn.logout()
+    if problems:
+        # Every message is stored; say so on the mailbox (last_error) rather than succeed.
+        raise RuntimeError(
+            f"Stored {stored} new message(s), but {len(problems)} could not be moved or "
+            f"deleted and were left in the folder, marked seen: {problems[0]}"
+        )
     return stored
+
+
+def _imap_quote(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _imap_after_fetch(conn, box: Mailbox, uid: bytes) -> str:
+    """Mark, move or delete one stored message. Returns "" or what went wrong.
+
+    Only our own message is ever expunged: UID MOVE where the server has it (RFC 6851, e.g.
+    Dovecot), else UID COPY, and only when the copy succeeded \\Deleted and UID EXPUNGE
+    (UIDPLUS). A plain EXPUNGE would also remove messages a person flagged \\Deleted; without
+    UIDPLUS ours stay flagged until a client expunges the folder."""
+    capabilities = set(conn.capabilities)
+    if box.after_fetch == Mailbox.AfterFetch.MOVE and box.move_to:
+        target = _imap_quote(box.move_to)
+        if "MOVE" in capabilities:
+            typ, data = conn.uid("MOVE", uid, target)
+            if typ == "OK":
+                return ""
+        else:
+            typ, data = conn.uid("COPY", uid, target)
+            if typ == "OK":
+                return _imap_delete(conn, uid, capabilities)
+        conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")  # stored: do not fetch it every poll
+        detail = b" ".join(d for d in data or [] if isinstance(d, bytes)).decode(errors="replace")
+        return f"moving to {box.move_to!r} failed: {typ} {detail}".strip()
+    if box.after_fetch == Mailbox.AfterFetch.DELETE:
+        return _imap_delete(conn, uid, capabilities)
+    conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+    return ""
+
+
+def _imap_delete(conn, uid: bytes, capabilities: set) -> str:
+    typ, data = conn.uid("STORE", uid, "+FLAGS", "(\\Deleted \\Seen)")
+    if typ != "OK":
+        return f"flagging as deleted failed: {typ} {data!r}"
+    if "UIDPLUS" in capabilities:
+        typ, data = conn.uid("EXPUNGE", uid)
+        if typ != "OK":
+            return f"UID EXPUNGE failed: {typ} {data!r}"
+    return ""
 
 
 def _pop3_numbers(conn, command) -> dict[int, bytes]:

@@ -268,3 +268,91 @@ def test_pop3_oversized_message_stays_on_the_server_and_is_skipped(
     conn.pass_(dovecot.password)
     assert conn.stat()[0] == 1  # refused, so not deleted
     conn.quit()
+
+
+def _imap_count(dovecot, folder):
+    conn = dovecot.imap()
+    try:
+        return int(conn.select(folder)[1][0])
+    finally:
+        conn.logout()
+
+
+def _append_deleted_by_a_person(dovecot):
+    """A message someone flagged \\Deleted in their mail client but did not expunge."""
+    conn = dovecot.imap()
+    try:
+        typ, _ = conn.append(
+            "INBOX", "(\\Seen \\Deleted)", None, build_mail(subject="Deleted by a person")
+        )
+        assert typ == "OK"
+    finally:
+        conn.logout()
+
+
+@pytest.fixture
+def without_move(monkeypatch):
+    """An IMAP server without RFC 6851 MOVE (UID COPY + UID EXPUNGE instead)."""
+    from tickets import mailsources
+
+    connect = mailsources._imap_connect
+
+    def connect_without_move(box):
+        conn = connect(box)
+        conn.capabilities = tuple(c for c in conn.capabilities if c != "MOVE")
+        return conn
+
+    monkeypatch.setattr(mailsources, "_imap_connect", connect_without_move)
+
+
+@pytest.mark.parametrize("has_move", [True, False], ids=["uid-move", "uid-copy-expunge"])
+def test_imap_move_leaves_messages_a_person_deleted(queue_with_imap, dovecot, request, has_move):
+    if not has_move:
+        request.getfixturevalue("without_move")
+    _queue, box = queue_with_imap
+    conn = dovecot.imap()
+    conn.create("Processed")
+    conn.logout()
+    box.after_fetch, box.move_to = Mailbox.AfterFetch.MOVE, "Processed"
+    box.save()
+    _append_deleted_by_a_person(dovecot)
+    dovecot.append(build_mail(subject="Move me"))
+    if has_move:  # Dovecot announces MOVE once logged in
+        from tickets.mailsources import _imap_connect
+
+        probe = _imap_connect(box)
+        assert {"MOVE", "UIDPLUS"} <= set(probe.capabilities)
+        probe.logout()
+    assert poll_mailbox(box) == 1
+    assert _imap_count(dovecot, "Processed") == 1
+    assert _imap_count(dovecot, "INBOX") == 1  # the person's deleted message is still there
+
+
+def test_imap_delete_leaves_messages_a_person_deleted(queue_with_imap, dovecot):
+    _queue, box = queue_with_imap
+    box.after_fetch = Mailbox.AfterFetch.DELETE
+    box.save()
+    _append_deleted_by_a_person(dovecot)
+    dovecot.append(build_mail(subject="Delete me"))
+    assert poll_mailbox(box) == 1
+    assert _imap_count(dovecot, "INBOX") == 1
+    assert Ticket.objects.get().subject == "Delete me"
+
+
+@pytest.mark.parametrize("has_move", [True, False], ids=["uid-move", "uid-copy-expunge"])
+def test_imap_failed_move_keeps_the_message_and_reports_it(
+    queue_with_imap, dovecot, request, has_move
+):
+    if not has_move:
+        request.getfixturevalue("without_move")
+    _queue, box = queue_with_imap
+    box.after_fetch, box.move_to = Mailbox.AfterFetch.MOVE, "No Such Folder"
+    box.save()
+    dovecot.append(build_mail(subject="Cannot move me"))
+    with pytest.raises(RuntimeError, match="No Such Folder"):
+        poll_mailbox(box)
+    assert Ticket.objects.get().subject == "Cannot move me"  # stored all the same
+    assert _imap_count(dovecot, "INBOX") == 1  # not deleted
+    assert _unseen(dovecot) == []  # and not fetched again on every poll
+    box.refresh_from_db()
+    assert "could not be moved" in box.last_error
