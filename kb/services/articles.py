@@ -306,8 +306,8 @@ def update_article(
 
     `base_revision` is the revision the editor started from: when someone saved a newer one
     meanwhile, nothing is written and ServiceError(code="conflict") is raised. Saving without
-    a change writes nothing. When the title or text changes, the canned replies linking the
-    article are marked for review.
+    a change writes nothing. When the title, summary or text changes, or the article turns
+    internal, the canned replies linking the article are marked for review.
     """
     _require_agent(actor)
     with transaction.atomic():
@@ -354,7 +354,11 @@ def update_article(
             _set_tags(current, new_tags)
         if "body" in fields:
             _attach_images(current, actor)
-        if "title" in fields or "body" in fields:
+        turned_internal = (
+            "visibility" in fields and current.visibility == Article.Visibility.INTERNAL
+        )
+        if turned_internal or {"title", "summary", "body"} & set(fields):
+            # A reply quoting the old words, or linking a page customers can no longer open.
             _flag_canned_replies(current)
         _snapshot(current, actor=actor, note=note or _("Edited"), tag_names=new_tags)
     return current

@@ -271,13 +271,20 @@ def test_changing_the_text_marks_linked_canned_replies_for_review(
     assert not CannedReply.objects.get(pk=other.pk).needs_review
 
 
-@pytest.mark.parametrize("change", ["title", "restore", "unpublish", "delete"])
+@pytest.mark.parametrize(
+    "change", ["title", "summary", "internal", "restore", "unpublish", "delete"]
+)
 def test_other_changes_to_the_article_also_mark_canned_replies(
     agent, admin, public_article, change
 ):
     linked = CannedReply.objects.create(title="Jam", body="See", article=public_article)
     if change == "title":
         services.update_article(article=public_article, actor=agent, title="Clear a paper jam")
+    elif change == "summary":
+        services.update_article(article=public_article, actor=agent, summary="Tray 2 only.")
+    elif change == "internal":
+        # A canned reply sent to customers would now link a page they cannot open.
+        services.update_article(article=public_article, actor=agent, visibility="internal")
     elif change == "restore":
         services.update_article(article=public_article, actor=agent, body="v2")
         CannedReply.objects.update(needs_review=False)
