@@ -334,9 +334,13 @@ def _process(row: InboundEmail) -> None:
     if ticket is not None and ticket.merged_into_id:
         ticket = ticket.merged_into
     if ticket is not None:
+        # Staff mail got here only by answering our mail (see _hold_reason).
+        may_add_followers = author.is_agent or _is_participant(ticket, author)
         message = _reply_from_email(ticket, author, parsed, message_id)
         if message is not None:
             _remember_references(ticket, parsed, message_id)
+            if may_add_followers:
+                _add_followers(ticket, author, parsed, own)
             return _finish(row, InboundEmail.Status.PROCESSED, "", ticket=ticket, message=message)
     queue = (
         row.queue
@@ -525,13 +529,19 @@ def _remember_references(ticket, parsed, message_id) -> None:
 
 
 def _add_followers(ticket, author, parsed, own) -> None:
+    """Cc'd addresses on a participant's mail follow the ticket (staff and our own addresses
+    excepted); only the newly added ones are recorded."""
     added = []
     for address in list(parsed.cc or []):
         address = address.lower()
         if not address or address == author.email or address in own or PLUS_TOKEN.search(address):
             continue
         user, _created = get_or_create_customer(email=address)
-        if user.is_agent:
+        if (
+            user.is_agent
+            or user.pk == ticket.requester_id
+            or ticket.followers.filter(pk=user.pk).exists()
+        ):
             continue
         ticket.followers.add(user)
         added.append(address)
