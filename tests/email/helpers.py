@@ -33,3 +33,21 @@ def build_mail(
         maintype, subtype = content_type.split("/")
         msg.add_attachment(payload, maintype=maintype, subtype=subtype, filename=filename)
     return msg.as_bytes()
+
+
+def build_tnef(files) -> bytes:
+    """A minimal Outlook TNEF container (winmail.dat) holding `files`: [(name, payload)]."""
+    import struct
+
+    def attribute(level, kind, attr_id, data):
+        checksum = sum(data) & 0xFFFF
+        header = struct.pack("<BII", level, (kind << 16) | attr_id, len(data))
+        return header + data + struct.pack("<H", checksum)
+
+    out = struct.pack("<IH", 0x223E9F78, 0x0001)  # signature, key
+    out += attribute(1, 0x0006, 0x9006, struct.pack("<I", 0x00010000))  # attTnefVersion
+    for name, payload in files:
+        out += attribute(2, 0x0002, 0x9002, b"\x01\x00\x00\x00" + b"\x00" * 10)  # attAttachRendData
+        out += attribute(2, 0x0001, 0x8010, name.encode() + b"\x00")  # attAttachTitle
+        out += attribute(2, 0x0006, 0x800F, payload)  # attAttachData
+    return out

@@ -503,10 +503,19 @@ def _render_plain(message: Message) -> None:
     message.save(update_fields=["body_html"])
 
 
+def _attachment_files(parsed):
+    """The files to keep: a winmail.dat (TNEF) is replaced by the files unpacked from it,
+    which agents can open; one we could not unpack stays as it came (the raw original is
+    always kept as well)."""
+    for part in parsed.attachments or []:
+        extracted = getattr(part, "extracted", None) or []
+        yield from extracted or [part]
+
+
 def _store_email_attachments(message: Message, parsed) -> None:
     import secrets
 
-    for part in parsed.attachments or []:
+    for part in _attachment_files(parsed):
         payload = getattr(part, "payload", b"") or b""
         if not payload or len(payload) > settings.UPLOAD_MAX_BYTES:
             continue
