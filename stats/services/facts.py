@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.cache import cache
 
+from helpdesk.bulk import insert_rows
 from stats.businesshours import Schedule
 from stats.definitions import ACTIVITY_MEASURES, Facts, Rules, TicketRow, records, ticket_facts
 from stats.models import ActivityFact, DashboardSettings, QueueSettings, TicketFact, TicketTagFact
@@ -14,6 +15,11 @@ from tickets.models import Message, Ticket, TicketEvent, TimeEntry
 SETTINGS_CACHE_KEY = "stats:dashboard-settings"
 
 FACT_COLUMNS = [f.attname for f in TicketFact._meta.concrete_fields]
+FACT_DEFAULTS = [
+    (f.attname, f.get_default() if f.has_default() else None)
+    for f in TicketFact._meta.concrete_fields
+]
+ACTIVITY_COLUMNS = ["ticket_id", "day", "queue_id", "channel", "agent_id", *ACTIVITY_MEASURES]
 
 
 def dashboard_settings() -> DashboardSettings:
@@ -52,10 +58,22 @@ def queue_rules() -> dict[int, Rules]:
     return out
 
 
-def compute(ticket_ids, *, rules: dict[int, Rules], tz) -> dict[int, Facts]:
+def _of(ids: list[int], *, whole_range: bool, field: str = "ticket_id") -> dict:
+    """The filter for a batch of tickets. `whole_range`: the batch is every ticket from its
+    first id to its last (a full rebuild walks the table in id order), so a range on the
+    index replaces a thousand-element IN list, which costs more to build than to run."""
+    if whole_range and ids:
+        return {f"{field}__gte": ids[0], f"{field}__lte": ids[-1]}
+    return {f"{field}__in": ids}
+
+
+def compute(
+    ticket_ids, *, rules: dict[int, Rules], tz, whole_range: bool = False
+) -> dict[int, Facts]:
     """Facts for these tickets from the tickets app's rows (five queries for the batch)."""
-    ids = list(ticket_ids)
-    tickets = Ticket.objects.filter(pk__in=ids).values_list(
+    ids = sorted(ticket_ids) if whole_range else list(ticket_ids)
+    batch = {"whole_range": whole_range}
+    tickets = Ticket.objects.filter(**_of(ids, field="pk", **batch)).values_list(
         "id",
         "queue_id",
         "channel",
@@ -69,20 +87,20 @@ def compute(ticket_ids, *, rules: dict[int, Rules], tz) -> dict[int, Facts]:
         "merged_into_id",
     )
     tags = defaultdict(list)
-    for ticket_id, tag_id in Ticket.tags.through.objects.filter(ticket_id__in=ids).values_list(
+    for ticket_id, tag_id in Ticket.tags.through.objects.filter(**_of(ids, **batch)).values_list(
         "ticket_id", "tag_id"
     ):
         tags[ticket_id].append(tag_id)
     messages = defaultdict(list)
     for ticket_id, *row in (
-        Message.objects.filter(ticket_id__in=ids, is_from_staff=True)
+        Message.objects.filter(**_of(ids, **batch), is_from_staff=True)
         .order_by()
         .values_list("ticket_id", "created_at", "is_internal", "author_id")
     ):
         messages[ticket_id].append(row)
     events = defaultdict(list)
     for ticket_id, at, data in (
-        TicketEvent.objects.filter(ticket_id__in=ids, kind=TicketEvent.Kind.STATUS)
+        TicketEvent.objects.filter(**_of(ids, **batch), kind=TicketEvent.Kind.STATUS)
         .order_by("created_at", "id")
         .values_list("ticket_id", "created_at", "data")
     ):
@@ -90,7 +108,7 @@ def compute(ticket_ids, *, rules: dict[int, Rules], tz) -> dict[int, Facts]:
         events[ticket_id].append((at, data.get("old"), data.get("new")))
     times = defaultdict(list)
     for ticket_id, *row in (
-        TimeEntry.objects.filter(ticket_id__in=ids)
+        TimeEntry.objects.filter(**_of(ids, **batch))
         .order_by()
         .values_list("ticket_id", "created_at", "agent_id", "minutes")
     ):
@@ -135,27 +153,24 @@ def new_records(facts: Facts) -> list:
     return records(facts.fields, facts.tags, rows)
 
 
-def replace(ticket_ids, facts: dict[int, Facts]) -> None:
+def replace(ticket_ids, facts: dict[int, Facts], *, whole_range: bool = False) -> None:
     """Delete the stored facts of these tickets and write the new ones."""
-    ids = list(ticket_ids)
-    TicketFact.objects.filter(ticket_id__in=ids).delete()
-    TicketTagFact.objects.filter(ticket_id__in=ids).delete()
-    ActivityFact.objects.filter(ticket_id__in=ids).delete()
+    ids = sorted(ticket_ids) if whole_range else list(ticket_ids)
+    where = _of(ids, whole_range=whole_range)
+    TicketFact.objects.filter(**where).delete()
+    TicketTagFact.objects.filter(**where).delete()
+    ActivityFact.objects.filter(**where).delete()
     fact_rows, tag_rows, activity_rows = [], [], []
     for tid, f in facts.items():
-        fact_rows.append(TicketFact(**f.fields))
-        tag_rows.extend(TicketTagFact(ticket_id=tid, tag_id=tag) for tag in f.tags)
+        fields = f.fields
+        fact_rows.append(tuple(fields.get(name, default) for name, default in FACT_DEFAULTS))
+        tag_rows.extend((tid, tag) for tag in f.tags)
         for (day, agent), counts in f.activity.items():
             activity_rows.append(
-                ActivityFact(
-                    ticket_id=tid,
-                    day=day,
-                    queue_id=f.fields["queue_id"],
-                    channel=f.fields["channel"],
-                    agent_id=agent,
-                    **{m: counts.get(m, 0) for m in ACTIVITY_MEASURES},
-                )
+                (tid, day, fields["queue_id"], fields["channel"], agent)
+                + tuple(counts.get(m, 0) for m in ACTIVITY_MEASURES)
             )
-    TicketFact.objects.bulk_create(fact_rows, batch_size=1000)
-    TicketTagFact.objects.bulk_create(tag_rows, batch_size=1000)
-    ActivityFact.objects.bulk_create(activity_rows, batch_size=1000)
+    # Rebuilds write these for every ticket: model instances would cost more than the inserts.
+    insert_rows(TicketFact, FACT_COLUMNS, fact_rows)
+    insert_rows(TicketTagFact, ["ticket_id", "tag_id"], tag_rows)
+    insert_rows(ActivityFact, ACTIVITY_COLUMNS, activity_rows)

@@ -23,7 +23,7 @@ from tickets.models import Ticket, TimeEntry
 # tickets' updated_at inside the window. Recomputing a ticket twice changes nothing.
 OVERLAP = timedelta(minutes=5)
 REFRESH_LIMIT = 5000
-BATCH_SIZE = 1000
+BATCH_SIZE = 2000
 DAYS_PER_STEP = 7
 
 
@@ -33,11 +33,11 @@ def _state(lock: bool = True) -> StatsState:
     return qs.get(pk=1)
 
 
-def _update_tickets(ids, *, rules, tz, compare=True) -> set[date]:
+def _update_tickets(ids, *, rules, tz, compare=True, whole_range=False) -> set[date]:
     """Recompute these tickets' facts; return the days whose rollups they change."""
     old = fact_service.stored_records(ids) if compare else {}
-    computed = fact_service.compute(ids, rules=rules, tz=tz)
-    fact_service.replace(ids, computed)
+    computed = fact_service.compute(ids, rules=rules, tz=tz, whole_range=whole_range)
+    fact_service.replace(ids, computed, whole_range=whole_range)
     if not compare:
         return set()
     new = {tid: fact_service.new_records(f) for tid, f in computed.items()}
@@ -195,8 +195,13 @@ def _step(job_id: int, *, batch_size: int) -> RebuildJob:
             if ids:
                 # A full rebuild rewrites every day anyway; others look for changed old days.
                 compare = bool(job.since or job.queue_id)
+                # A full rebuild's batch is every ticket between its first and last id.
                 days = _update_tickets(
-                    ids, rules=fact_service.queue_rules(), tz=tz, compare=compare
+                    ids,
+                    rules=fact_service.queue_rules(),
+                    tz=tz,
+                    compare=compare,
+                    whole_range=not compare,
                 )
                 if days:
                     known = set(job.pending_days)
@@ -217,7 +222,13 @@ def _step(job_id: int, *, batch_size: int) -> RebuildJob:
                 span = [
                     job.day_cursor + timedelta(n) for n in range((end - job.day_cursor).days + 1)
                 ]
-                rollups.rewrite_days(span)
+                # Each month is summed once, on the step that reaches its last day.
+                months = {
+                    d.replace(day=1)
+                    for d in span
+                    if d == rollups.month_end(d.replace(day=1)) or d == job.last_day
+                }
+                rollups.rewrite_days(span, months=months)
                 job.done_days += len(span)
                 job.day_cursor = end + timedelta(days=1)
             if not job.pending_days and (job.day_cursor is None or job.day_cursor > job.last_day):

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from django.db.models import Q
 
+from helpdesk.bulk import insert_rows
 from stats.definitions import ACTIVITY_MEASURES, Record, records
 from stats.models import (
     CUBE_DIMS,
@@ -18,36 +19,56 @@ from stats.models import (
 )
 from stats.services.facts import FACT_COLUMNS
 
-# The order the dimensions appear in a rollup key.
-_CUBES = [(int(cube), dims) for cube, dims in CUBE_DIMS.items()]
+KEY = ["cube", "queue_id", "channel", "agent_id", "tag_id"]
+KEY_COLUMNS = KEY
+
+# The order the dimensions appear in a rollup key; per cube, which dimensions it keeps.
+_CUBES = [
+    (int(cube), "queue" in dims, "channel" in dims, "agent" in dims, "tag" in dims)
+    for cube, dims in CUBE_DIMS.items()
+]
+_NO_TAG = (None,)
 
 
 class _Sums:
+    """Plain dicts, not Counters: a rebuild adds millions of records and Counter.update()
+    is several times slower than a dict's get-and-set."""
+
     __slots__ = ("counts", "frt", "res")
 
     def __init__(self):
-        self.counts = Counter()
-        self.frt = Counter()
-        self.res = Counter()
+        self.counts = {}
+        self.frt = {}
+        self.res = {}
+
+    def add(self, measures, frt_bucket=None, res_bucket=None):
+        counts = self.counts
+        for k, v in measures:
+            counts[k] = counts.get(k, 0) + v
+        if frt_bucket is not None:
+            self.frt[frt_bucket] = self.frt.get(frt_bucket, 0) + 1
+        if res_bucket is not None:
+            self.res[res_bucket] = self.res.get(res_bucket, 0) + 1
 
 
 def aggregate(recs, days: set[date] | None = None) -> dict[tuple, _Sums]:
     """Sum records into rollup rows keyed (cube, day, queue, channel, agent, tag)."""
-    out: dict[tuple, _Sums] = defaultdict(_Sums)
+    out: dict[tuple, _Sums] = {}
     for rec in recs:
-        if days is not None and rec.day not in days:
+        day = rec.day
+        if days is not None and day not in days:
             continue
-        for cube, dims in _CUBES:
-            queue = rec.queue_id if "queue" in dims else None
-            channel = rec.channel if "channel" in dims else ""
-            agent = rec.agent_id if "agent" in dims else None
-            for tag in rec.tags if "tag" in dims else (None,):
-                sums = out[(cube, rec.day, queue, channel, agent, tag)]
-                sums.counts.update(dict(rec.measures))
-                if rec.frt_bucket is not None:
-                    sums.frt[rec.frt_bucket] += 1
-                if rec.res_bucket is not None:
-                    sums.res[rec.res_bucket] += 1
+        measures, frt, res = rec.measures, rec.frt_bucket, rec.res_bucket
+        for cube, by_queue, by_channel, by_agent, by_tag in _CUBES:
+            queue = rec.queue_id if by_queue else None
+            channel = rec.channel if by_channel else ""
+            agent = rec.agent_id if by_agent else None
+            for tag in rec.tags if by_tag else _NO_TAG:
+                key = (cube, day, queue, channel, agent, tag)
+                sums = out.get(key)
+                if sums is None:
+                    sums = out[key] = _Sums()
+                sums.add(measures, frt, res)
     return out
 
 
@@ -95,39 +116,40 @@ def _activity_records(row, tags):
     )
 
 
-def rewrite_days(days) -> int:
-    """Replace the rollup rows of these days with sums of their facts; returns rows written."""
+ROLLUP_COLUMNS = [*KEY_COLUMNS, *MEASURES, "frt_hist", "res_hist"]
+
+
+def _rollup_row(key_values, s: _Sums) -> tuple:
+    return (
+        *key_values,
+        *(s.counts.get(m, 0) for m in MEASURES),
+        {str(b): n for b, n in sorted(s.frt.items())},
+        {str(b): n for b, n in sorted(s.res.items())},
+    )
+
+
+def rewrite_days(days, *, months=None) -> int:
+    """Replace the rollup rows of these days with sums of their facts; returns rows written.
+
+    The months these days fall in are summed again too, unless `months` names which ones
+    (a rebuild walking day by day sums each month once, after its last day)."""
     days = sorted(set(days))
     if not days:
         return 0
     sums = aggregate(records_for_days(days), set(days))
     DailyRollup.objects.filter(_day_q("day", days)).delete()
-    rows = []
-    for (cube, day, queue, channel, agent, tag), s in sums.items():
-        rows.append(
-            DailyRollup(
-                cube=cube,
-                day=day,
-                queue_id=queue,
-                channel=channel,
-                agent_id=agent,
-                tag_id=tag,
-                frt_hist={str(b): n for b, n in sorted(s.frt.items())},
-                res_hist={str(b): n for b, n in sorted(s.res.items())},
-                **{m: s.counts.get(m, 0) for m in MEASURES},
-            )
-        )
-    DailyRollup.objects.bulk_create(rows, batch_size=2000)
-    rewrite_months({d.replace(day=1) for d in days})
+    rows = [
+        (day, *_rollup_row((cube, queue, channel, agent, tag), s))
+        for (cube, day, queue, channel, agent, tag), s in sums.items()
+    ]
+    insert_rows(DailyRollup, ["day", *ROLLUP_COLUMNS], rows)
+    rewrite_months({d.replace(day=1) for d in days} if months is None else months)
     return len(rows)
 
 
 def month_end(first: date) -> date:
     nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return nxt - timedelta(days=1)
-
-
-KEY = ["cube", "queue_id", "channel", "agent_id", "tag_id"]
 
 
 def rewrite_months(months) -> None:
@@ -138,22 +160,16 @@ def rewrite_months(months) -> None:
             cube__in=MONTHLY_CUBES, day__range=(first, month_end(first))
         ).values(*KEY, *MEASURES, "frt_hist", "res_hist"):
             s = sums[tuple(row[k] for k in KEY)]
-            s.counts.update({m: row[m] for m in MEASURES})
-            s.frt.update({int(b): n for b, n in row["frt_hist"].items()})
-            s.res.update({int(b): n for b, n in row["res_hist"].items()})
+            s.add([(m, row[m]) for m in MEASURES])
+            for b, n in row["frt_hist"].items():
+                s.frt[int(b)] = s.frt.get(int(b), 0) + n
+            for b, n in row["res_hist"].items():
+                s.res[int(b)] = s.res.get(int(b), 0) + n
         MonthlyRollup.objects.filter(month=first).delete()
-        MonthlyRollup.objects.bulk_create(
-            [
-                MonthlyRollup(
-                    month=first,
-                    **dict(zip(KEY, key, strict=True)),
-                    frt_hist={str(b): n for b, n in sorted(s.frt.items())},
-                    res_hist={str(b): n for b, n in sorted(s.res.items())},
-                    **{m: s.counts.get(m, 0) for m in MEASURES},
-                )
-                for key, s in sums.items()
-            ],
-            batch_size=2000,
+        insert_rows(
+            MonthlyRollup,
+            ["month", *ROLLUP_COLUMNS],
+            [(first, *_rollup_row(key, s)) for key, s in sums.items()],
         )
 
 
