@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.cache import get_conditional_response
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -251,6 +252,17 @@ def image(request, key, filename):
     public = img.article is not None and img.article.is_public
     if not public and not is_agent(request.user):
         raise Http404
+    # An article can turn internal or go back to draft at any moment, so no shared cache may
+    # keep its images, and browsers revalidate every time. The image under a key never
+    # changes, so the key is the ETag: revalidating is a 304, after the permission check above.
+    headers = {"Cache-Control": "private, no-cache", "ETag": f'"{img.key}"'}
+    if not public:
+        headers["X-Robots-Tag"] = "noindex"
+    not_modified = get_conditional_response(request, etag=headers["ETag"])
+    if not_modified is not None:
+        for name, value in headers.items():
+            not_modified[name] = value
+        return not_modified
     try:
         handle = img.file.open("rb")
     except (FileNotFoundError, OSError) as error:
@@ -259,7 +271,6 @@ def image(request, key, filename):
     response["Content-Disposition"] = f'inline; filename="{img.filename}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "public, max-age=3600" if public else "private, max-age=0"
-    if not public:
-        response["X-Robots-Tag"] = "noindex"
+    for name, value in headers.items():
+        response[name] = value
     return response

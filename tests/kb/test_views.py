@@ -378,12 +378,24 @@ def test_agent_uploads_an_image_and_gets_markdown(agent_client, public_article):
     assert b"".join(served.streaming_content) == PNG
 
 
-def test_public_article_images_are_cacheable(client, agent, public_article):
+def test_public_article_images_are_revalidated_not_kept_in_shared_caches(
+    client, agent, public_article
+):
+    """An article can turn internal at any time: no proxy may keep its images, and a browser
+    asks again each time (a cheap 304 while the reader may still see them)."""
     image = services.upload_image(
         actor=agent, upload=SimpleUploadedFile("a.gif", GIF), article=public_article
     )
     response = client.get(image.get_absolute_url())
-    assert response["Cache-Control"] == "public, max-age=3600"
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-cache"
+    etag = response["ETag"]
+    again = client.get(image.get_absolute_url(), HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again["Cache-Control"] == "private, no-cache"
+    services.update_article(article=public_article, actor=agent, visibility="internal")
+    assert client.get(image.get_absolute_url(), HTTP_IF_NONE_MATCH=etag).status_code == 404
+    agent_view = client_for(agent).get(image.get_absolute_url())
+    assert agent_view.status_code == 200 and agent_view["Cache-Control"] == "private, no-cache"
 
 
 @pytest.mark.parametrize(
