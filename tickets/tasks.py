@@ -72,6 +72,7 @@ def auto_close_solved_tickets() -> int:
 
 @shared_task
 def process_inbound_email(inbound_id: int) -> str:
+    """The service raises TransientError for a busy database; FrontlineTask retries that."""
     from tickets.services.email import process_inbound
 
     row = process_inbound(inbound_id)

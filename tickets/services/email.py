@@ -26,10 +26,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from helpdesk import markup
+from helpdesk.celery import TransientError
 from helpdesk.models import User
 from helpdesk.services import ServiceError, get_or_create_customer
 from tickets.models import (
@@ -248,21 +249,32 @@ def _decode(value: str) -> str:
 
 
 def process_inbound(inbound_id: int) -> InboundEmail | None:
-    """Turn a stored message into a ticket or reply (or ignore/hold it). Idempotent."""
-    with transaction.atomic():
-        row = InboundEmail.objects.select_for_update().filter(pk=inbound_id).first()
-        if row is None or row.status != InboundEmail.Status.RECEIVED:
-            return row
-        row.attempts += 1
-        try:
-            with transaction.atomic():
-                _process(row)
-        except Exception as error:  # noqa: BLE001 - recorded on the row for admins to retry
-            log.exception("inbound email %s failed", row.pk)
-            row.status = InboundEmail.Status.FAILED
-            row.reason = f"{error.__class__.__name__}: {error}"[:2000]
-        row.processed_at = timezone.now()
-        row.save()
+    """Turn a stored message into a ticket or reply (or ignore/hold it). Idempotent.
+
+    A failure is recorded on the row as FAILED, except a database that is busy for a moment
+    (OperationalError: "database is locked", a deadlock, a serialization failure, a dropped
+    connection): then everything rolls back, the row stays RECEIVED and TransientError tells
+    the task to retry."""
+    try:
+        with transaction.atomic():
+            row = InboundEmail.objects.select_for_update().filter(pk=inbound_id).first()
+            if row is None or row.status != InboundEmail.Status.RECEIVED:
+                return row
+            row.attempts += 1
+            try:
+                with transaction.atomic():
+                    _process(row)
+            except OperationalError:
+                raise  # out of the outer transaction too: it may be unusable now
+            except Exception as error:  # noqa: BLE001 - recorded on the row for admins to retry
+                log.exception("inbound email %s failed", row.pk)
+                row.status = InboundEmail.Status.FAILED
+                row.reason = f"{error.__class__.__name__}: {error}"[:2000]
+            row.processed_at = timezone.now()
+            row.save()
+    except OperationalError as error:
+        log.warning("inbound email %s: database busy, will retry: %s", inbound_id, error)
+        raise TransientError(f"Database busy while processing inbound email: {error}") from error
     return row
 
 
