@@ -223,14 +223,68 @@ class BulkForm(forms.Form):
 
 
 class TicketPropertiesForm(forms.Form):
+    """The ticket page's side panel. Each field may come with `expected_<field>`, the value the
+    page showed, so that the service changes only what the agent changed (see
+    services.update_properties). The htmx panel posts one field at a time; without JavaScript
+    the whole form arrives."""
+
+    FIELDS = ("status", "priority", "assignee", "queue", "tags")
+    # Fields that are never empty: an empty value (or expectation) means "not given".
+    NEVER_EMPTY = ("status", "priority", "queue")
+
     status = forms.ChoiceField(choices=Status.choices, required=False)
     expected_status = forms.ChoiceField(choices=Status.choices, required=False)
     priority = forms.TypedChoiceField(
         choices=Priority.choices, coerce=int, required=False, empty_value=None
     )
+    expected_priority = forms.TypedChoiceField(
+        choices=Priority.choices, coerce=int, required=False, empty_value=None
+    )
     assignee = forms.CharField(required=False)
+    expected_assignee = forms.CharField(required=False)
     queue = forms.ModelChoiceField(queryset=Queue.objects.all(), required=False)
+    expected_queue = forms.CharField(required=False)
     tags = forms.CharField(required=False, max_length=1000)
+    expected_tags = forms.CharField(required=False, max_length=1000)
+
+    def clean_assignee(self):
+        raw = self.cleaned_data.get("assignee") or ""
+        if not raw:
+            return None
+        assignee = User.objects.staff().filter(pk=parse_id(raw) or 0).first()
+        if assignee is None:
+            raise forms.ValidationError(_("Choose an agent from the list."))
+        return assignee
+
+    def _clean_expected_id(self, name):
+        raw = self.cleaned_data.get(name) or ""
+        if raw and parse_id(raw) is None:
+            raise forms.ValidationError(_("The page sent a value it should not; reload it."))
+        return parse_id(raw)
+
+    def clean_expected_assignee(self):
+        return self._clean_expected_id("expected_assignee")
+
+    def clean_expected_queue(self):
+        return self._clean_expected_id("expected_queue")
+
+    def submitted(self) -> tuple[dict, dict]:
+        """(values, seen): the fields this request carried, and what the page showed of them."""
+        values, seen = {}, {}
+        for name in self.FIELDS:
+            if name not in self.data:
+                continue
+            value = self.cleaned_data.get(name)
+            if name in self.NEVER_EMPTY and value in (None, ""):
+                continue
+            values[name] = value
+            expected_name = f"expected_{name}"
+            expected = self.cleaned_data.get(expected_name)
+            if expected_name in self.data and not (
+                name in self.NEVER_EMPTY and expected in (None, "")
+            ):
+                seen[name] = expected
+        return values, seen
 
 
 class TimeForm(forms.Form):

@@ -20,7 +20,6 @@ from django_htmx.http import reswap, retarget
 
 from helpdesk import ratelimit
 from helpdesk.models import User
-from helpdesk.params import parse_id
 from helpdesk.roles import agent_required
 from helpdesk.services import ServiceError, get_or_create_customer
 from tickets import services
@@ -379,37 +378,18 @@ def _properties_partial(request, pk, error=None, status=200):
 @agent_required
 @require_POST
 def update_properties(request, pk):
-    """Inline changes from the side panel: each field goes through its own service."""
+    """Inline changes from the side panel: only the fields the agent changed are written, and a
+    field someone else changed meanwhile is a 409 that writes nothing."""
     ticket = _ticket_for(request, pk)
     form = TicketPropertiesForm(request.POST)
     if not form.is_valid():
+        errors = "; ".join(str(e) for field_errors in form.errors.values() for e in field_errors)
         return _properties_or_redirect(
-            request, ticket, _("Some values were not valid: ") + "; ".join(form.errors), 400
+            request, ticket, _("Some values were not valid: ") + errors, 400
         )
-    data = form.cleaned_data
+    values, seen = form.submitted()
     try:
-        if "status" in request.POST and data.get("status"):
-            services.change_status(
-                ticket=ticket,
-                actor=request.user,
-                status=data["status"],
-                expected=data.get("expected_status") or None,
-            )
-        if "priority" in request.POST and data.get("priority"):
-            services.change_priority(ticket=ticket, actor=request.user, priority=data["priority"])
-        if "assignee" in request.POST:
-            raw = data.get("assignee") or ""
-            assignee = None
-            if raw:
-                assignee = User.objects.staff().filter(pk=parse_id(raw) or 0).first()
-                if assignee is None:
-                    raise ServiceError(_("Choose an agent from the list."))
-            services.assign_ticket(ticket=ticket, actor=request.user, assignee=assignee)
-        if "queue" in request.POST and data.get("queue"):
-            services.change_queue(ticket=ticket, actor=request.user, queue=data["queue"])
-        if "tags" in request.POST:
-            names = [t for t in (data.get("tags") or "").split(",") if t.strip()]
-            services.set_tags(ticket=ticket, actor=request.user, tags=names)
+        services.core.update_properties(ticket=ticket, actor=request.user, values=values, seen=seen)
     except ServiceError as error:
         status = 409 if error.code == "conflict" else 400
         return _properties_or_redirect(request, ticket, str(error), status)

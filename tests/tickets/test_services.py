@@ -523,6 +523,50 @@ def test_customer_cannot_tag(ticket, customer):
     assert tag_names(ticket) == []
 
 
+# update_properties (the side panel) ---------------------------------------------------------
+
+
+def test_update_properties_writes_only_what_the_agent_changed(ticket, agent, other_agent):
+    services.set_tags(ticket=ticket, actor=other_agent, tags=["vip"])
+    services.assign_ticket(ticket=ticket, actor=other_agent, assignee=other_agent)
+    # The agent's page predates both changes; they changed only the priority.
+    page = {"priority": 2, "assignee": None, "tags": "", "status": "new"}
+    services.core.update_properties(
+        ticket=ticket,
+        actor=agent,
+        values={**page, "priority": 4},
+        seen=page,
+    )
+    t = Ticket.objects.get(pk=ticket.pk)
+    assert (t.priority, t.assignee, t.status) == (4, other_agent, Status.OPEN)
+    assert list(t.tags.values_list("name", flat=True)) == ["vip"]
+
+
+def test_update_properties_refuses_a_field_changed_meanwhile_and_writes_nothing(
+    ticket, agent, other_agent
+):
+    services.set_tags(ticket=ticket, actor=other_agent, tags=["vip"])
+    before = TicketEvent.objects.count()
+    with pytest.raises(ServiceError) as error:
+        services.core.update_properties(
+            ticket=ticket,
+            actor=agent,
+            values={"priority": 4, "tags": ["billing"]},
+            seen={"priority": 2, "tags": []},
+        )
+    assert error.value.code == "conflict"
+    assert "“vip”" in str(error.value)
+    assert Ticket.objects.get(pk=ticket.pk).priority == 2
+    assert TicketEvent.objects.count() == before
+
+
+def test_update_properties_is_for_staff_and_known_fields(ticket, customer, agent):
+    with pytest.raises(ServiceError):
+        services.core.update_properties(ticket=ticket, actor=customer, values={"priority": 4})
+    with pytest.raises(ServiceError):
+        services.core.update_properties(ticket=ticket, actor=agent, values={"subject": "x"})
+
+
 # log_time ----------------------------------------------------------------------------------
 
 

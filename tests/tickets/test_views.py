@@ -597,6 +597,108 @@ def test_properties_without_htmx_redirect(agent_client, ticket, queue):
     assert TicketEvent.objects.filter(ticket=ticket).last().data["name"] == "Billing"
 
 
+def panel_form(client, ticket):
+    """What the side panel's full form posts: every field, and what the page showed for each."""
+    html = client.get(url("detail", ticket.pk)).content.decode()
+    panel = html[
+        html.index('id="properties"') : html.index("</section>", html.index('id="properties"'))
+    ]
+    data = dict(re.findall(r'<input type="hidden" name="(expected_\w+)" value="([^"]*)"', panel))
+    for name in ("status", "priority", "assignee", "queue"):
+        select = re.search(rf'<select id="p-{name}" name="{name}"[^>]*>(.*?)</select>', panel, re.S)
+        chosen = re.search(r'<option value="([^"]*)"\s+selected>', select.group(1))
+        data[name] = chosen.group(1) if chosen else ""
+    data["tags"] = re.search(r'<input id="p-tags" name="tags" value="([^"]*)"', panel).group(1)
+    return data, panel
+
+
+def test_stale_panel_changing_priority_keeps_the_other_agents_assignee_and_tags(
+    ticket, agent, other_agent
+):
+    agent_a = client_for(agent)
+    stale, _panel = panel_form(agent_a, ticket)
+    assert stale["expected_assignee"] == "" and stale["expected_tags"] == ""
+    services.assign_ticket(ticket=ticket, actor=other_agent, assignee=other_agent)
+    services.set_tags(ticket=ticket, actor=other_agent, tags=["vip"])
+    events_before = event_kinds(ticket)
+
+    for extra in ({}, HTMX):  # the non-JS form, and an htmx post of the whole form
+        priority = Priority.URGENT if not extra else Priority.LOW
+        response = agent_a.post(
+            url("properties", ticket.pk), {**stale, "priority": str(priority)}, **extra
+        )
+        assert response.status_code == (302 if not extra else 200)
+        stale["expected_priority"] = str(priority)
+
+    t = fresh(ticket)
+    assert (t.priority, t.assignee, t.status) == (Priority.LOW, other_agent, Status.OPEN)
+    assert list(t.tags.values_list("name", flat=True)) == ["vip"]
+    assert event_kinds(t) == [*events_before, Kind.PRIORITY, Kind.PRIORITY]
+
+
+def test_field_changed_meanwhile_is_a_409_with_the_current_state_and_writes_nothing(
+    ticket, agent, other_agent
+):
+    agent_a = client_for(agent)
+    stale, _panel = panel_form(agent_a, ticket)
+    services.change_priority(ticket=ticket, actor=other_agent, priority=Priority.HIGH)
+    events_before = event_kinds(ticket)
+    response = agent_a.post(
+        url("properties", ticket.pk),
+        {"priority": str(Priority.URGENT), "expected_priority": stale["expected_priority"]},
+        **HTMX,
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert html.startswith('<section class="card properties" id="properties">')
+    assert "Someone changed the priority to “High” meanwhile" in html
+    assert re.search(rf'<option value="{Priority.HIGH}"\s+selected>', html)
+    assert f'name="expected_priority" value="{Priority.HIGH}"' in html
+    assert fresh(ticket).priority == Priority.HIGH
+    assert event_kinds(ticket) == events_before
+
+
+def test_one_conflicting_field_stops_the_whole_non_js_form(ticket, agent, other_agent, queue):
+    agent_a = client_for(agent)
+    stale, _panel = panel_form(agent_a, ticket)
+    services.assign_ticket(ticket=ticket, actor=other_agent, assignee=other_agent)
+    events_before = event_kinds(ticket)
+    billing = Queue.objects.create(name="Billing", slug="billing")
+    response = agent_a.post(
+        url("properties", ticket.pk),
+        {**stale, "priority": str(Priority.URGENT), "queue": billing.pk, "assignee": agent.pk},
+    )
+    assert response.status_code == 409
+    assert "Someone assigned this ticket to Sam Support meanwhile" in response.content.decode()
+    t = fresh(ticket)
+    assert (t.priority, t.queue, t.assignee) == (Priority.NORMAL, queue, other_agent)
+    assert event_kinds(ticket) == events_before
+
+
+def test_the_same_change_made_meanwhile_is_not_a_conflict(ticket, agent, other_agent):
+    agent_a = client_for(agent)
+    stale, _panel = panel_form(agent_a, ticket)
+    services.set_tags(ticket=ticket, actor=other_agent, tags=["vip", "billing"])
+    response = agent_a.post(
+        url("properties", ticket.pk),
+        {"tags": "Billing, VIP", "expected_tags": stale["expected_tags"]},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert event_kinds(ticket).count(Kind.TAGS) == 1
+
+
+def test_panel_controls_post_only_their_own_field(agent_client, ticket):
+    _data, panel = panel_form(agent_client, ticket)
+    for name in ("status", "priority", "assignee", "queue"):
+        control = re.search(rf'<select id="p-{name}"[^>]*>', panel).group(0)
+        assert f'hx-params="{name},expected_{name}"' in control
+        assert 'hx-trigger="change"' in control
+    form = re.search(r'<form[^>]*class="props-form"[^>]*>', panel).group(0)
+    assert 'hx-params="tags,expected_tags"' in form
+    assert f'name="expected_queue" value="{ticket.queue_id}"' in panel
+
+
 def test_thread_partial_for_htmx(agent_client, ticket):
     response = agent_client.get(url("detail", ticket.pk) + "?part=thread", **HTMX)
     assert response.status_code == 200

@@ -502,6 +502,93 @@ def add_tag(*, ticket: Ticket, actor, tag: str) -> Ticket:
     return ticket
 
 
+PROPERTIES = ("status", "priority", "assignee", "queue", "tags")
+
+
+def _property_key(field: str, value):
+    """A side-panel value in a form that compares equal however it was given."""
+    if value is None or field in ("assignee", "queue"):
+        return getattr(value, "pk", value)
+    if field == "priority":
+        return int(value)
+    if field == "tags":
+        names = value.split(",") if isinstance(value, str) else value
+        return frozenset(_normalise_tags(names))
+    return str(value)
+
+
+def _conflict_message(field: str, ticket: Ticket) -> str:
+    if field == "status":
+        text = _("Someone changed the status to “%(v)s” meanwhile; nothing was changed.")
+        value = ticket.get_status_display()
+    elif field == "priority":
+        text = _("Someone changed the priority to “%(v)s” meanwhile; nothing was changed.")
+        value = ticket.get_priority_display()
+    elif field == "assignee":
+        if ticket.assignee is None:
+            return _("Someone unassigned this ticket meanwhile; nothing was changed.")
+        text = _("Someone assigned this ticket to %(v)s meanwhile; nothing was changed.")
+        value = ticket.assignee.display_name
+    elif field == "queue":
+        text = _("Someone moved this ticket to %(v)s meanwhile; nothing was changed.")
+        value = ticket.queue.name
+    else:
+        names = ", ".join(sorted(ticket.tags.values_list("name", flat=True)))
+        text = _("Someone changed the tags to “%(v)s” meanwhile; nothing was changed.")
+        value = names or _("none")
+    return text % {"v": value}
+
+
+def update_properties(*, ticket: Ticket, actor, values: dict, seen: dict | None = None) -> Ticket:
+    """Apply the side panel's fields (status, priority, assignee, queue, tags), all or nothing.
+
+    `values` holds the values asked for (assignee a staff user or None, queue a Queue, tags a
+    list or a comma-separated string); `seen` holds, per field, what the agent's page showed.
+    A field asked for exactly as the page showed it is left alone: the panel may post fields
+    the agent did not touch, from a page that is out of date, and writing them back would undo
+    another agent's change. A field the agent did change must still be as they saw it (or
+    already be what they ask for); if not, nothing at all is written and ServiceError with code
+    "conflict" says what it is now. A field without a `seen` value is applied as given.
+    """
+    _require_agent(actor)
+    seen = seen or {}
+    if set(values) - set(PROPERTIES):
+        raise ServiceError(_("Unknown ticket field."))
+    changed = [
+        f
+        for f in PROPERTIES
+        if f in values
+        and (f not in seen or _property_key(f, values[f]) != _property_key(f, seen[f]))
+    ]
+    if not changed:
+        return ticket
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        for field in changed:
+            if field not in seen:
+                continue
+            if field == "tags":
+                now = frozenset(ticket.tags.values_list("name", flat=True))
+            else:
+                now = _property_key(field, getattr(ticket, field))
+            if now not in (_property_key(field, seen[field]), _property_key(field, values[field])):
+                raise ServiceError(_conflict_message(field, ticket), "conflict")
+        for field in changed:
+            value = values[field]
+            if field == "status":
+                ticket = change_status(ticket=ticket, actor=actor, status=value)
+            elif field == "priority":
+                ticket = change_priority(ticket=ticket, actor=actor, priority=value)
+            elif field == "assignee":
+                ticket = assign_ticket(ticket=ticket, actor=actor, assignee=value)
+            elif field == "queue":
+                ticket = change_queue(ticket=ticket, actor=actor, queue=value)
+            else:
+                names = value.split(",") if isinstance(value, str) else value
+                ticket = set_tags(ticket=ticket, actor=actor, tags=names)
+    return ticket
+
+
 def log_time(*, ticket: Ticket, agent, minutes: int, note: str = "") -> TimeEntry:
     _require_agent(agent)
     if not 0 < minutes <= 24 * 60:
