@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 
@@ -29,6 +29,21 @@ class FrontlineTask(Task):
 app = Celery("helpdesk", task_cls=FrontlineTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _recycle_database_connections(**kwargs):
+    """Around each task, treat the database connection as Django treats it around a request:
+    kept for DB_CONN_MAX_AGE, dropped when broken. Celery's own fixup would otherwise close it
+    around every task (settings.CELERY_DB_REUSE_MAX), and reconnecting cost a third of the
+    time of each inbound email."""
+    if kwargs.get("task") is not None and getattr(kwargs["task"].request, "is_eager", False):
+        return
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        conn.close_if_unusable_or_obsolete()
 
 
 def solo_worker_argv(hostname: str, loglevel: str = "WARNING") -> list[str]:

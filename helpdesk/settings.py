@@ -170,6 +170,9 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_DEFAULT_QUEUE = env_str(
     "CELERY_QUEUE", f"frontline-test-{os.getpid()}" if "pytest" in sys.modules else "celery"
 )
+# Celery's Django fixup closes the database connection around every task unless told to
+# reuse it; helpdesk.celery recycles it by DB_CONN_MAX_AGE and health instead.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -69,3 +69,27 @@ def test_base_task_retries_transient_errors_only():
 
     assert TransientError in FrontlineTask.autoretry_for
     assert ValueError not in FrontlineTask.autoretry_for
+
+
+def test_worker_keeps_its_database_connection_between_tasks(transactional_db):
+    """Celery closes the connection around every task unless told otherwise; we keep it for
+    DB_CONN_MAX_AGE like a web request does, and drop it once obsolete."""
+    from django.db import connection
+
+    from helpdesk.celery import _recycle_database_connections
+
+    class Request:
+        is_eager = False
+
+    class Task:
+        request = Request()
+
+    assert celery_app.conf.db_reuse_max  # the fixup no longer closes it every time
+    connection.ensure_connection()
+    raw = connection.connection
+    connection.close_at = None  # kept (an age is set in production; None means forever)
+    _recycle_database_connections(task=Task())
+    assert connection.connection is raw
+    connection.close_at = 0  # obsolete now
+    _recycle_database_connections(task=Task())
+    assert connection.connection is None
