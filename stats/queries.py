@@ -255,6 +255,10 @@ def by_channel(filters: Filters) -> dict:
     return _grouped(filters, "channel", "channel", ["frt_hist", "res_hist"])
 
 
+def by_queue(filters: Filters) -> dict:
+    return _grouped(filters, "queue", "queue_id", ["frt_hist", "res_hist"])
+
+
 def _sums_by_tag(filters: Filters, measures: list[str]) -> dict[int, dict]:
     out: dict[int, dict] = defaultdict(lambda: dict.fromkeys(measures, 0))
     for row in period_rows(filters, "tag", fields=["tag_id", *measures]):
@@ -303,8 +307,8 @@ def growing_tags(tag_rows: list[dict], limit: int = 8) -> list[dict]:
 
 @dataclass
 class Group:
-    key: object  # "all", an agent id (or None: unassigned), a channel
-    kind: str  # "all", "agent", "channel"
+    key: object  # "all", an agent id (or None: unassigned), a channel, a queue id
+    kind: str  # "all", "agent", "channel", "queue"
     metric: str  # "frt" or "res"
     hist: dict
 
@@ -313,13 +317,17 @@ class Group:
             return Q(assignee_id=self.key) if self.key is not None else Q(assignee_id__isnull=True)
         if self.kind == "channel":
             return Q(channel=self.key)
+        if self.kind == "queue":
+            return Q(queue_id=self.key)
         return Q()
 
-    def matches(self, agent_id, channel) -> bool:
+    def matches(self, agent_id, channel, queue_id=None) -> bool:
         if self.kind == "agent":
             return agent_id == self.key
         if self.kind == "channel":
             return channel == self.key
+        if self.kind == "queue":
+            return queue_id == self.key
         return True
 
 
@@ -369,10 +377,18 @@ def percentiles(filters: Filters, groups: list[Group], ps=pct.PERCENTILES) -> di
                 stat_metric=Value(metric),
                 stat_agent=F("assignee_id"),
                 stat_channel=F("channel"),
+                stat_queue=F("queue_id"),
                 stat_bucket=F(bucket_field),
                 stat_value=F(value_field),
             )
-            .values_list("stat_metric", "stat_agent", "stat_channel", "stat_bucket", "stat_value")
+            .values_list(
+                "stat_metric",
+                "stat_agent",
+                "stat_channel",
+                "stat_queue",
+                "stat_bucket",
+                "stat_value",
+            )
             .order_by()
         )
     query = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True)
@@ -381,9 +397,9 @@ def percentiles(filters: Filters, groups: list[Group], ps=pct.PERCENTILES) -> di
     for ident, ranks in wanted.items():
         for bucket in {b for b, _o in ranks.values()}:
             needs[(ident[2], bucket)].append(ident)
-    for metric, agent, channel, bucket, value in query:
+    for metric, agent, channel, queue_id, bucket, value in query:
         for ident in needs.get((metric, bucket), ()):
-            if by_ident[ident].matches(agent, channel):
+            if by_ident[ident].matches(agent, channel, queue_id):
                 values[ident][bucket].append(value)
     for ident, ranks in wanted.items():
         g = by_ident[ident]

@@ -37,6 +37,10 @@ class Report:
         return q.by_channel(self.filters)
 
     @cached_property
+    def queue_sums(self):
+        return q.by_queue(self.filters)
+
+    @cached_property
     def tags(self):
         return q.by_tag(self.filters)
 
@@ -53,7 +57,7 @@ class Report:
         return q.no_result_searches(self.filters)
 
     def percentiles(self, *kinds) -> dict:
-        """Percentiles of the groups of these kinds ("all", "agent", "channel"), read together
+        """Percentiles of the groups of these kinds ("all", "agent", "channel", "queue"), read together
         in one pass; a later call for kinds already read costs nothing."""
         todo = [k for k in kinds if k not in self._pcts]
         if todo:
@@ -71,6 +75,12 @@ class Report:
                     groups += [
                         Group(channel, "channel", "frt", s.frt_hist),
                         Group(channel, "channel", "res", s.res_hist),
+                    ]
+            if "queue" in todo:
+                for queue_id, s in self.queue_sums.items():
+                    groups += [
+                        Group(queue_id, "queue", "frt", s.frt_hist),
+                        Group(queue_id, "queue", "res", s.res_hist),
                     ]
             found = q.percentiles(self.filters, groups)
             for kind in todo:
@@ -135,27 +145,33 @@ class Report:
         rows.sort(key=lambda r: (r["agent_id"] is None, -r["replies"], -r["solved"], r["name"]))
         return rows
 
-    def channels(self) -> list[dict]:
-        labels = dict(Channel.choices)
+    def _breakdown(self, kind: str, sums: dict, names: dict) -> list[dict]:
         rows = []
-        for channel, s in self.channel_sums.items():
+        for key, s in sums.items():
             c = s.counts
             rows.append(
                 {
-                    "channel": channel,
-                    "name": str(labels.get(channel, channel)),
+                    kind: key,
+                    "name": str(names.get(key, key if key is not None else "—")),
                     "created": c["created"],
                     "solved": c["solved"],
                     "first_responses": c["frt_count"],
-                    "frt_p50": self._p("channel", channel, "frt", P50),
-                    "frt_p90": self._p("channel", channel, "frt", P90),
-                    "res_p50": self._p("channel", channel, "res", P50),
-                    "res_p90": self._p("channel", channel, "res", P90),
+                    "frt_p50": self._p(kind, key, "frt", P50),
+                    "frt_p90": self._p(kind, key, "frt", P90),
+                    "res_p50": self._p(kind, key, "res", P50),
+                    "res_p90": self._p(kind, key, "res", P90),
                     "frt_share": s.share("frt"),
+                    "res_share": s.share("res"),
                 }
             )
         rows.sort(key=lambda r: (-r["created"], r["name"]))
         return rows
+
+    def channels(self) -> list[dict]:
+        return self._breakdown("channel", self.channel_sums, dict(Channel.choices))
+
+    def queues(self) -> list[dict]:
+        return self._breakdown("queue", self.queue_sums, self.queue_names)
 
     def growing(self) -> list[dict]:
         return q.growing_tags(self.tags)
@@ -280,6 +296,32 @@ def csv_table(report: Report, table: str):
             ]
             for r in report.channels()
         ]
+    if table == "queues":
+        header = [
+            "queue",
+            "created",
+            "solved",
+            "first_responses",
+            "first_response_median_seconds",
+            "first_response_p90_seconds",
+            "resolution_median_seconds",
+            "resolution_p90_seconds",
+            "first_response_within_target",
+        ]
+        return header, [
+            [
+                r["name"],
+                r["created"],
+                r["solved"],
+                r["first_responses"],
+                _seconds(r["frt_p50"]),
+                _seconds(r["frt_p90"]),
+                _seconds(r["res_p50"]),
+                _seconds(r["res_p90"]),
+                _share(r["frt_share"]),
+            ]
+            for r in report.queues()
+        ]
     if table == "tags":
         header = ["tag", "created", "previous_period", "change", "growth", "solved"]
         return header, [
@@ -300,4 +342,13 @@ def csv_table(report: Report, table: str):
     return None
 
 
-CSV_TABLES = ["summary", "daily", "agents", "channels", "tags", "searches", "deflection"]
+CSV_TABLES = [
+    "summary",
+    "daily",
+    "agents",
+    "queues",
+    "channels",
+    "tags",
+    "searches",
+    "deflection",
+]

@@ -72,7 +72,7 @@ def dashboard(request):
     if not form.is_valid():
         return render(request, page, context, status=400)
     report = _report(request, form, _queues, _agents)
-    report.percentiles("all", "agent", "channel")  # one read for every table's percentiles
+    report.percentiles("all", "agent", "channel", "queue")  # one read for every table's percentiles
     data = {k: form.cleaned_data.get(k) for k in ("queue", "agent", "channel", "tag")}
     data.update(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
     query = _query(data)

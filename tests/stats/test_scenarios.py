@@ -288,3 +288,22 @@ def test_agent_role_fixture_is_staff(agent):
 
 def test_make_user_helper_is_shared(db):
     assert make_user("x@example.com").role == Role.CUSTOMER
+
+
+def test_breakdown_by_queue_with_percentiles(clock, customer, agent, queue):
+    from tickets.models import Queue
+
+    billing = Queue.objects.create(name="Billing", slug="billing")
+    for q, waits in [(queue, [10, 50]), (billing, [20, 40, 90])]:
+        for wait in waits:
+            clock.set(2025, 3, 3, 9, 0)
+            t = new_ticket(customer, q)
+            clock.advance(minutes=wait)
+            reply(t, agent)
+    build()
+
+    rows = {r["name"]: r for r in report_for(date(2025, 3, 3), date(2025, 3, 3)).queues()}
+    assert [rows[n]["created"] for n in ("General", "Billing")] == [2, 3]
+    assert rows["General"]["frt_p50"] == 30 * 60  # halfway between 10 and 50 minutes
+    assert rows["Billing"]["frt_p50"] == 40 * 60
+    assert rows["Billing"]["frt_p90"] == 80 * 60  # 40 + 0.8 * (90 - 40)
