@@ -1,6 +1,7 @@
 """State changes for accounts. Views, commands and tests all call these."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from helpdesk.models import Role, User
 
@@ -22,7 +23,7 @@ def register_customer(*, email: str, name: str, password: str | None) -> User:
     email = email.strip().lower()
     with transaction.atomic():
         if User.objects.filter(email__iexact=email).exists():
-            raise ServiceError("An account with this email already exists.")
+            raise ServiceError(_("An account with this email already exists."))
         return User.objects.create_user(email=email, name=name.strip(), password=password)
 
 
@@ -38,9 +39,9 @@ def get_or_create_customer(*, email: str, name: str = "") -> tuple[User, bool]:
 def set_role(*, actor: User, user: User, role: str) -> User:
     """Change a user's role. Only admins may, and the last admin cannot demote themselves."""
     if not actor.is_admin:
-        raise ServiceError("Only admins can change roles.")
+        raise ServiceError(_("Only admins can change roles."))
     if role not in Role.values:
-        raise ServiceError("Unknown role.")
+        raise ServiceError(_("Unknown role."))
     with transaction.atomic():
         if (
             user.role == Role.ADMIN
@@ -49,7 +50,7 @@ def set_role(*, actor: User, user: User, role: str) -> User:
             .exclude(pk=user.pk)
             .exists()
         ):
-            raise ServiceError("Frontline needs at least one admin.")
+            raise ServiceError(_("Frontline needs at least one admin."))
         user.role = role
         user.is_superuser = role == Role.ADMIN
         user.save(update_fields=["role", "is_superuser"])

@@ -132,9 +132,9 @@ def record_suggestion_open(
     """A visitor on the new-ticket form opened a suggested article or thread. Opening the
     same one again within FOLLOW_WINDOW is the same open."""
     if (article is None) == (thread is None):
-        raise ServiceError("Open exactly one article or thread.")
+        raise ServiceError(_("Open exactly one article or thread."))
     if not session_key:
-        raise ServiceError("A session is needed to record a suggestion.")
+        raise ServiceError(_("A session is needed to record a suggestion."))
     since = timezone.now() - FOLLOW_WINDOW
     with transaction.atomic():
         existing = SuggestionOpen.objects.filter(

@@ -28,6 +28,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from helpdesk import markup
 from helpdesk.celery import TransientError
@@ -132,8 +133,8 @@ def check_inbound_size(size: int) -> None:
     limit = settings.INBOUND_MAX_BYTES
     if size > limit:
         raise ServiceError(
-            f"The message is {_megabytes(size)}; the limit is {_megabytes(limit)} "
-            "(INBOUND_MAX_BYTES).",
+            _("The message is %(size)s; the limit is %(limit)s (INBOUND_MAX_BYTES).")
+            % {"size": _megabytes(size), "limit": _megabytes(limit)},
             "too_large",
         )
 
@@ -146,7 +147,7 @@ def store_inbound(
     Raises ServiceError for a message that cannot be stored (code "empty" or "too_large"):
     a mailbox source then calls `record_rejected_inbound` and carries on with the next one."""
     if not raw or not raw.strip():
-        raise ServiceError("The message is empty.", "empty")
+        raise ServiceError(_("The message is empty."), "empty")
     check_inbound_size(len(raw))
     peek = _header_peek(raw)
     digest = hashlib.sha256(raw).hexdigest()
@@ -578,12 +579,12 @@ def _add_followers(ticket, author, parsed, own) -> None:
 def retry_inbound(*, row: InboundEmail, actor) -> InboundEmail:
     """Put a failed (or ignored) message back in line; the stored bytes are parsed again."""
     if not actor.is_agent:
-        raise ServiceError("Only staff can retry messages.")
+        raise ServiceError(_("Only staff can retry messages."))
     if row.status == InboundEmail.Status.PROCESSED:
-        raise ServiceError("This message is already processed.")
+        raise ServiceError(_("This message is already processed."))
     if not row.raw:
         raise ServiceError(
-            "This message was refused before it was stored; there is nothing to retry."
+            _("This message was refused before it was stored; there is nothing to retry.")
         )
     InboundEmail.objects.filter(pk=row.pk).update(status=InboundEmail.Status.RECEIVED, reason="")
     from tickets import tasks
@@ -597,11 +598,11 @@ def accept_held_email(*, row: InboundEmail, actor, as_new_ticket: bool = False) 
     """An agent decides about a held message: add it to the ticket it named (the sender becomes
     a follower) or open a new ticket from it."""
     if not actor.is_agent:
-        raise ServiceError("Only staff can accept held messages.")
+        raise ServiceError(_("Only staff can accept held messages."))
     with transaction.atomic():
         row = InboundEmail.objects.select_for_update().get(pk=row.pk)
         if row.status != InboundEmail.Status.HELD:
-            raise ServiceError("This message is not held.")
+            raise ServiceError(_("This message is not held."))
         from tickets.mailparse import parse_message
 
         parsed = parse_message(_read_raw(row))
@@ -617,7 +618,7 @@ def accept_held_email(*, row: InboundEmail, actor, as_new_ticket: bool = False) 
                 ticket.followers.add(author)
             message = _reply_from_email(ticket, author, parsed, message_id)
             if message is None:
-                raise ServiceError("The ticket is closed; open it as a new ticket instead.")
+                raise ServiceError(_("The ticket is closed; open it as a new ticket instead."))
         _remember_references(ticket, parsed, message_id)
         _finish(
             row,
