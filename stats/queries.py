@@ -321,15 +321,6 @@ class Group:
             return Q(queue_id=self.key)
         return Q()
 
-    def matches(self, agent_id, channel, queue_id=None) -> bool:
-        if self.kind == "agent":
-            return agent_id == self.key
-        if self.kind == "channel":
-            return channel == self.key
-        if self.kind == "queue":
-            return queue_id == self.key
-        return True
-
 
 def percentiles(filters: Filters, groups: list[Group], ps=pct.PERCENTILES) -> dict:
     """{(kind, key, metric): {p: seconds or None}} for every group, exactly.
@@ -393,13 +384,21 @@ def percentiles(filters: Filters, groups: list[Group], ps=pct.PERCENTILES) -> di
         )
     query = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True)
     values: dict[tuple, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    needs: dict[tuple[str, int], list[tuple]] = defaultdict(list)
+    # Which groups want a row, by the row's (metric, bucket, kind, key): a year at a million
+    # tickets is a few hundred thousand rows, so each finds its groups by lookup, not by test.
+    needs: dict[tuple, list[tuple]] = defaultdict(list)
     for ident, ranks in wanted.items():
+        kind, key, metric = ident
         for bucket in {b for b, _o in ranks.values()}:
-            needs[(ident[2], bucket)].append(ident)
+            needs[(metric, bucket, kind, key)].append(ident)
     for metric, agent, channel, queue_id, bucket, value in query:
-        for ident in needs.get((metric, bucket), ()):
-            if by_ident[ident].matches(agent, channel, queue_id):
+        for kind, key in (
+            ("all", "all"),
+            ("agent", agent),
+            ("channel", channel),
+            ("queue", queue_id),
+        ):
+            for ident in needs.get((metric, bucket, kind, key), ()):
                 values[ident][bucket].append(value)
     for ident, ranks in wanted.items():
         g = by_ident[ident]
