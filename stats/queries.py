@@ -441,10 +441,12 @@ def live_counts(filters: Filters) -> dict:
         qs = qs.filter(channel=filters.channel)
     if filters.tag_id:
         qs = qs.filter(tags__id=filters.tag_id)
+    # Counting the (never empty) channel, not the id: the partial index ticket_active_counts
+    # holds every column these read, so Postgres answers from the index alone.
     return qs.aggregate(
-        open=Count("pk"),
-        unanswered=Count("pk", filter=Q(first_response_at__isnull=True)),
-        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        open=Count("*"),
+        unanswered=Count("channel", filter=Q(first_response_at__isnull=True)),
+        unassigned=Count("channel", filter=Q(assignee__isnull=True)),
     )
 
 
