@@ -236,6 +236,37 @@ def _share(value):
     return "" if value is None else round(value, 4)
 
 
+BREAKDOWN_CSV_HEADER = [
+    "created",
+    "solved",
+    "first_responses",
+    "first_response_median_seconds",
+    "first_response_p90_seconds",
+    "resolution_median_seconds",
+    "resolution_p90_seconds",
+    "first_response_within_target",
+    "resolution_within_target",
+]
+
+
+def _breakdown_csv(label: str, rows) -> tuple[list, list]:
+    return [label, *BREAKDOWN_CSV_HEADER], [
+        [
+            name,
+            r["created"],
+            r["solved"],
+            r["first_responses"],
+            _seconds(r["frt_p50"]),
+            _seconds(r["frt_p90"]),
+            _seconds(r["res_p50"]),
+            _seconds(r["res_p90"]),
+            _share(r["frt_share"]),
+            _share(r["res_share"]),
+        ]
+        for name, r in rows
+    ]
+
+
 def csv_table(report: Report, table: str):
     """(header, rows) of one table, or None for an unknown or unavailable table."""
     if table == "summary":
@@ -271,57 +302,9 @@ def csv_table(report: Report, table: str):
             for r in report.agents()
         ]
     if table == "channels":
-        header = [
-            "channel",
-            "created",
-            "solved",
-            "first_responses",
-            "first_response_median_seconds",
-            "first_response_p90_seconds",
-            "resolution_median_seconds",
-            "resolution_p90_seconds",
-            "first_response_within_target",
-        ]
-        return header, [
-            [
-                r["channel"],
-                r["created"],
-                r["solved"],
-                r["first_responses"],
-                _seconds(r["frt_p50"]),
-                _seconds(r["frt_p90"]),
-                _seconds(r["res_p50"]),
-                _seconds(r["res_p90"]),
-                _share(r["frt_share"]),
-            ]
-            for r in report.channels()
-        ]
+        return _breakdown_csv("channel", [(r["channel"], r) for r in report.channels()])
     if table == "queues":
-        header = [
-            "queue",
-            "created",
-            "solved",
-            "first_responses",
-            "first_response_median_seconds",
-            "first_response_p90_seconds",
-            "resolution_median_seconds",
-            "resolution_p90_seconds",
-            "first_response_within_target",
-        ]
-        return header, [
-            [
-                r["name"],
-                r["created"],
-                r["solved"],
-                r["first_responses"],
-                _seconds(r["frt_p50"]),
-                _seconds(r["frt_p90"]),
-                _seconds(r["res_p50"]),
-                _seconds(r["res_p90"]),
-                _share(r["frt_share"]),
-            ]
-            for r in report.queues()
-        ]
+        return _breakdown_csv("queue", [(r["name"], r) for r in report.queues()])
     if table == "tags":
         header = ["tag", "created", "previous_period", "change", "growth", "solved"]
         return header, [
