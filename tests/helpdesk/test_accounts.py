@@ -248,3 +248,23 @@ def test_signup_rate_limit_counts_each_visitor_behind_the_proxy(client, settings
     assert sign_up(3, "198.51.100.9").status_code == 302
     assert User.objects.filter(email="n3@example.com").exists()
     assert not User.objects.filter(email="n2@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_signin_lockout_is_per_visitor_behind_the_proxy(client, customer, settings):
+    """django-axes reads the same client address as our rate limits: one visitor's failures
+    behind the proxy do not lock out another visitor using the same proxy."""
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+
+    def sign_in(password, visitor):
+        return client.post(
+            reverse("login"),
+            {"username": customer.email, "password": password},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR=visitor,
+        )
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in("wrong", "203.0.113.7")
+    assert sign_in(PASSWORD, "203.0.113.7").status_code == 429
+    assert sign_in(PASSWORD, "198.51.100.9").status_code == 302
