@@ -389,7 +389,7 @@ def update_properties(request, pk):
         )
     values, seen = form.submitted()
     try:
-        services.core.update_properties(ticket=ticket, actor=request.user, values=values, seen=seen)
+        services.update_properties(ticket=ticket, actor=request.user, values=values, seen=seen)
     except ServiceError as error:
         status = 409 if error.code == "conflict" else 400
         return _properties_or_redirect(request, ticket, str(error), status)

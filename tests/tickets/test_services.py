@@ -531,7 +531,7 @@ def test_update_properties_writes_only_what_the_agent_changed(ticket, agent, oth
     services.assign_ticket(ticket=ticket, actor=other_agent, assignee=other_agent)
     # The agent's page predates both changes; they changed only the priority.
     page = {"priority": 2, "assignee": None, "tags": "", "status": "new"}
-    services.core.update_properties(
+    services.update_properties(
         ticket=ticket,
         actor=agent,
         values={**page, "priority": 4},
@@ -548,7 +548,7 @@ def test_update_properties_refuses_a_field_changed_meanwhile_and_writes_nothing(
     services.set_tags(ticket=ticket, actor=other_agent, tags=["vip"])
     before = TicketEvent.objects.count()
     with pytest.raises(ServiceError) as error:
-        services.core.update_properties(
+        services.update_properties(
             ticket=ticket,
             actor=agent,
             values={"priority": 4, "tags": ["billing"]},
@@ -562,9 +562,9 @@ def test_update_properties_refuses_a_field_changed_meanwhile_and_writes_nothing(
 
 def test_update_properties_is_for_staff_and_known_fields(ticket, customer, agent):
     with pytest.raises(ServiceError):
-        services.core.update_properties(ticket=ticket, actor=customer, values={"priority": 4})
+        services.update_properties(ticket=ticket, actor=customer, values={"priority": 4})
     with pytest.raises(ServiceError):
-        services.core.update_properties(ticket=ticket, actor=agent, values={"subject": "x"})
+        services.update_properties(ticket=ticket, actor=agent, values={"subject": "x"})
 
 
 # log_time ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from tickets.services.core import (  # noqa: F401
     post_reply,
     review_canned_reply,
     set_tags,
+    update_properties,
     use_canned_reply,
     validate_upload,
 )
