@@ -32,6 +32,13 @@ def client_ip(request) -> str:
         return remote
 
 
+def axes_client_ip(request) -> str | None:
+    """client_ip for django-axes, which stores the address in an IP column: None when the
+    request has none (Django's test client and login() outside a request do that)."""
+    ip = client_ip(request)
+    return None if ip == "unknown" else ip
+
+
 def hit(scope: str, key: str, *, limit: int, window: int = 3600) -> bool:
     """Count one attempt; return True while the client is within `limit` per `window` seconds."""
     bucket = int(time.time() // window)

@@ -231,7 +231,7 @@ AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0) or None
 # Sign-in lockouts and our own rate limits read the visitor's address the same way (the n-th
 # X-Forwarded-For entry from the right behind TRUSTED_PROXY_COUNT proxies).
-AXES_CLIENT_IP_CALLABLE = "helpdesk.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "helpdesk.ratelimit.axes_client_ip"
 
 # Public forms (sign-up, anonymous tickets, forum posts): attempts per client per hour.
 PUBLIC_FORM_RATE_LIMIT = env_int("PUBLIC_FORM_RATE_LIMIT", 20)
