@@ -74,11 +74,18 @@ class TicketAdmin(admin.ModelAdmin):
     list_filter = ["status", "priority", "queue", "channel"]
     search_fields = ["subject", "requester__email"]
     raw_id_fields = ["requester", "assignee", "merged_into"]
-    readonly_fields = [f.name for f in Ticket._meta.fields]
+    readonly_fields = [f.name for f in Ticket._meta.fields] + [
+        m.name for m in Ticket._meta.many_to_many
+    ]
     inlines = [MessageInline]
     show_full_result_count = False
 
     def has_add_permission(self, request):
+        return False
+
+    # Deleting here would skip the history, the search index and the statistics; tickets are
+    # closed or merged on the agent pages instead.
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
