@@ -17,6 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from helpdesk.models import User
 from tickets.models import MailReference, Message, Ticket
@@ -107,7 +108,8 @@ def new_ticket(ticket_id: int) -> int:
     return _send(
         ticket=ticket,
         to=agents,
-        subject=f"New in {ticket.queue.name}: {ticket.subject}",
+        subject=_("New in %(queue)s: %(subject)s")
+        % {"queue": ticket.queue.name, "subject": ticket.subject},
         template="agent_new_ticket",
         context={"message": first, "url": ticket_url(ticket)},
     )
@@ -120,7 +122,7 @@ def anonymous_ticket_link(ticket_id: int) -> int:
     return _send(
         ticket=ticket,
         to=[ticket.requester.email],
-        subject=f"We received your request: {ticket.subject}",
+        subject=_("We received your request: %(subject)s") % {"subject": ticket.subject},
         template="customer_ticket_link",
         context={"link": magic_link(ticket)},
     )
@@ -172,7 +174,8 @@ def assignee_customer_replied(message_id: int) -> int:
     return _send(
         ticket=ticket,
         to=[ticket.assignee.email],
-        subject=f"{message.author} replied: {ticket.subject}",
+        subject=_("%(author)s replied: %(subject)s")
+        % {"author": message.author, "subject": ticket.subject},
         template="agent_customer_reply",
         context={"message": message, "url": ticket_url(ticket)},
     )
@@ -189,7 +192,7 @@ def customer_ticket_solved(ticket_id: int) -> int:
     return _send(
         ticket=ticket,
         to=_customer_recipients(ticket),
-        subject=f"Solved: {ticket.subject}",
+        subject=_("Solved: %(subject)s") % {"subject": ticket.subject},
         template="customer_solved",
         context={"url": ticket_url(ticket)},
     )

@@ -73,9 +73,10 @@ def new_ticket(request):
             Article.objects.visible_to(request.user).filter(slug=slug).only("title", "slug").first()
         )
         if read:
-            initial["body"] = (
-                f"I read “{read.title}” ({settings.SITE_URL}{read.get_absolute_url()}) and …"
-            )
+            initial["body"] = _("I read “%(title)s” (%(url)s) and …") % {
+                "title": read.title,
+                "url": f"{settings.SITE_URL}{read.get_absolute_url()}",
+            }
     form = NewTicketForm(request.POST or None, request.FILES or None, user=user, initial=initial)
     if request.method == "POST":
         if not ratelimit.hit(
