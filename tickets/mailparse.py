@@ -2,8 +2,9 @@
 
 Guarantees: `parse_message` never raises for any input; headers come back decoded (RFC 2047,
 RFC 2231, undeclared 8-bit); `body_text` is readable text (text/plain preferred, HTML converted)
-with quoted reply history trimmed, `full_text` the same text untrimmed. The approach and the
-corpus score are in docs/email.md.
+with quoted reply history trimmed, `shown_text` the same without a trailing signature (what a
+ticket shows), `full_text` the text untrimmed. The approach and the corpus score are in
+docs/email.md.
 
 Built on the stdlib `email` package in compat32 mode: it keeps raw header values, so we decode
 them ourselves and survive the broken headers real mail carries, where policy.default raises or
@@ -149,6 +150,9 @@ class ParsedEmail:
     body_text: str = ""
     body_html: str = ""
     full_text: str = ""
+    # body_text without a trailing signature: what the ticket shows (the original keeps it)
+    shown_text: str = ""
+    signature: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     message_id: str = ""
     in_reply_to: str = ""
@@ -550,6 +554,112 @@ def trim_quoted(text: str) -> str:
     if "q" not in kinds[:start] or "q" in kinds[start:end]:
         start = 0
     return "\n".join(lines[start:end]).strip("\n")
+
+
+# Signatures ------------------------------------------------------------------------------------
+
+_SENT_FROM = re.compile(
+    r"^\s*(sent from my .{1,40}|sent from (mail|outlook|yahoo mail|samsung|proton ?mail)\b.{0,40}|"
+    r"get outlook for .{1,30}|sent (from|with|via) .{0,30}(iphone|ipad|android|blackberry|mobile|"
+    r"galaxy|phone|outlook)\b.{0,20}|von meinem .{1,40} gesendet|gesendet von .{0,20}(iphone|ipad|"
+    r"android|mobil|outlook).{0,20}|envoy[ée] de mon .{1,40}|enviado desde mi .{1,40}|"
+    r"inviato da(l mio)? .{1,40}|verzonden (vanaf|met) (mijn )?.{1,40}|skickat från min .{1,40}|"
+    r"sendt fra min .{1,40}|wysłane z .{1,40}|отправлено с .{1,40})\s*$",
+    re.IGNORECASE,
+)
+_DISCLAIMER = re.compile(
+    r"^\s*\**\s*(confidentiality( notice| note)?|disclaimer|legal notice|"
+    r"(this|the) (e-?mail|message|communication)( and any (attachments?|files?)( transmitted with it)?)?"
+    r" (is|are|may|and any|contains?)\b|the information (contained )?in this (e-?mail|message)|"
+    r"diese (e-?mail|nachricht) (enthält|ist|kann)|ce (message|courriel|e-?mail) (et |est |peut )|"
+    r"este (mensaje|correo) (y |es |contiene |puede ))",
+    re.IGNORECASE,
+)
+_DISCLAIMER_WORDS = re.compile(
+    r"confidential|privilege|intended (solely )?(only )?for|intended recipient|vertraulich|"
+    r"bestimmt|empfänger|destinataire|destinatario|riservat",
+    re.IGNORECASE,
+)
+_VALEDICTION = re.compile(
+    r"^\s*(best|best regards|best wishes|kind regards|warm regards|warmest regards|regards|"
+    r"many thanks|thanks|thanks a lot|thanks again|thanks in advance|thank you|thank you very much|"
+    r"cheers|sincerely|yours|yours sincerely|yours truly|all the best|br|"
+    r"mit freundlichen grüßen|mit freundlichen gruessen|freundliche grüße|viele grüße|beste grüße|"
+    r"liebe grüße|schöne grüße|gruß|grüße|mfg|lg|vg|cordialement|bien cordialement|bien à vous|"
+    r"salutations|saludos|saludos cordiales|un saludo|atentamente|cordiali saluti|distinti saluti|"
+    r"saluti|met vriendelijke groet|met vriendelijke groeten|groeten|vriendelijke groet|"
+    r"med vänliga hälsningar|vänliga hälsningar|hälsningar|med venlig hilsen|venlig hilsen|"
+    r"med vennlig hilsen|mvh|pozdrawiam|z poważaniem|s pozdravem|с уважением|atenciosamente|"
+    r"abraços|obrigado|obrigada|gracias|merci|danke|grazie|bedankt|tack)\s*[,.!]*\s*$",
+    re.IGNORECASE,
+)
+_NAME_LIKE = re.compile(r"^\s*[^\W\d_][^\d@:/|<>()\[\]]{0,40}$")
+_SIG_TAIL_LINES = 20  # a "-- " block longer than this is not a signature but content
+_VALEDICTION_TAIL_LINES = 8
+
+
+def _blank_tail(lines: list[str]) -> list[str]:
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def trim_signature(text: str) -> tuple[str, str]:
+    """Split a trailing signature off: (text, signature). A signature is a `-- ` block,
+    "Sent from my phone" lines, a legal disclaimer, or the contact block under a closing
+    ("Best regards," and the name after it stay with the text).
+
+    Only the end of the text is looked at, never a quote or a sentence, and text that would
+    come out empty keeps everything.
+    """
+    lines = _blank_tail(text.split("\n"))
+    while lines and _SENT_FROM.match(lines[-1]):
+        lines = _blank_tail(lines[:-1])
+    # a disclaimer paragraph (after a blank line) and everything under it
+    for i in range(len(lines) - 1, 0, -1):
+        if not lines[i - 1].strip() and _DISCLAIMER.match(lines[i]):
+            if _DISCLAIMER_WORDS.search(" ".join(lines[i : i + 8])):
+                lines = _blank_tail(lines[:i])
+            break
+    # RFC 3676 "-- " (clients often drop the space); the last one wins
+    for i in range(len(lines) - 1, 0, -1):
+        if lines[i].rstrip() == "--":
+            tail = [ln for ln in lines[i + 1 :] if ln.strip()]
+            # without its space, "--" may be a separator in pasted output: be stricter
+            limit = _SIG_TAIL_LINES if lines[i] == "-- " else 6
+            if len(tail) <= limit and not any(ln.lstrip().startswith(">") for ln in tail):
+                lines = _blank_tail(lines[:i])
+            break
+    # "Regards,\nName\nTitle\nPhone": keep the closing and the name, drop the contact block
+    text_lines = [i for i, ln in enumerate(lines) if ln.strip()]
+    last = len(text_lines) - 1
+    for pos in range(last - 1, max(0, last - _VALEDICTION_TAIL_LINES), -1):
+        i = text_lines[pos]
+        if not _VALEDICTION.match(lines[i]):
+            continue
+        name, *contact = (lines[j] for j in text_lines[pos + 1 :])
+        if contact and _is_name(name) and not any(_is_prose(ln) for ln in contact):
+            lines = lines[: text_lines[pos + 1] + 1]
+        break
+    kept = "\n".join(lines).rstrip()
+    if not kept.strip():
+        return text, ""
+    return kept, text[len(kept) :].strip("\n")  # lines only ever lost their tail
+
+
+def _is_name(line: str) -> bool:
+    return bool(_NAME_LIKE.match(line)) and len(line.split()) <= 5
+
+
+def _is_prose(line: str) -> bool:
+    """A sentence or a quote: text a signature does not hold."""
+    stripped = line.strip()
+    return (
+        len(stripped) > 80
+        or stripped.startswith(">")
+        or bool(re.match(r"p\.?\s?s\.?\b", stripped, re.IGNORECASE))
+        or (stripped[-1:] in ".?!:" and len(stripped.split()) >= 6)
+    )
 
 
 # MIME walk -------------------------------------------------------------------------------------
@@ -979,11 +1089,18 @@ def _parse(raw: bytes) -> ParsedEmail:
     parsed.full_text = full
     parsed.body_html = "\n".join(walk.html_parts) or "\n".join(walk.alternatives_html)
     # A forward's "history" is what the sender wants us to read: keep it whole.
-    body = full.strip() if FORWARD_SUBJECT.match(parsed.subject) else trim_quoted(full).strip()
+    forward = bool(FORWARD_SUBJECT.match(parsed.subject))
+    body = full.strip() if forward else trim_quoted(full).strip()
     if not body and walk.alternatives_html:
         # the text alternative held only quoted history; the HTML one may say more
         body = trim_quoted(html_to_text("\n".join(walk.alternatives_html))).strip()
     parsed.body_text = body or full.strip()
+    if forward:
+        parsed.shown_text = parsed.body_text
+    else:
+        shown, parsed.signature = trim_signature(parsed.body_text)
+        # a quote the signature followed now trails the text: history, like any trailing quote
+        parsed.shown_text = (trim_quoted(shown).strip() or shown) if parsed.signature else shown
     parsed.attachments = walk.attachments
 
     reason, bounce = _auto_reply_reason(msg, parsed.from_address, parsed.from_name, parsed.subject)

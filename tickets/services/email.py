@@ -459,7 +459,8 @@ def _hold_reason(ticket: Ticket, author: User, how: str, raw: bytes) -> str:
 
 
 def _body(parsed) -> str:
-    text = (parsed.body_text or "").strip()
+    """What the ticket shows: quotes and a trailing signature trimmed (the original keeps both)."""
+    text = (parsed.shown_text or parsed.body_text or "").strip()
     return text or "(no text)"
 
 

@@ -34,6 +34,8 @@ class Command(BaseCommand):
                 "from_name": parsed.from_name,
                 "subject": parsed.subject,
                 "body_text": parsed.body_text,
+                "shown_text": parsed.shown_text,
+                "signature": parsed.signature,
                 "attachments": attachments,
                 "is_auto_reply": parsed.is_auto_reply,
             }
@@ -58,7 +60,9 @@ class Command(BaseCommand):
             kind = "bounce" if parsed.is_bounce else "auto-reply"
             out(f"Automatic:   {kind} ({parsed.auto_reply_reason})")
         out("")
-        out(parsed.body_text or "(empty body)")
+        out(parsed.shown_text or parsed.body_text or "(empty body)")
+        if parsed.signature:
+            out(f"\n[signature trimmed: {len(parsed.signature.splitlines())} lines]")
         if len(parsed.full_text) > len(parsed.body_text):
             out(
                 f"\n[{len(parsed.full_text) - len(parsed.body_text)} characters of quoted history trimmed]"
