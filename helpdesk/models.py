@@ -13,6 +13,10 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Admin")
 
 
+# Agents and admins both work the queue.
+STAFF_ROLES = [Role.AGENT, Role.ADMIN]
+
+
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
@@ -42,7 +46,7 @@ class UserManager(BaseUserManager):
         return self._create(email, password, **fields)
 
     def staff(self):
-        return self.filter(role__in=[Role.AGENT, Role.ADMIN], is_active=True)
+        return self.filter(role__in=STAFF_ROLES, is_active=True)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -84,7 +88,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_agent(self) -> bool:
         """Agents and admins both work the queue."""
-        return self.is_active and self.role in (Role.AGENT, Role.ADMIN)
+        return self.is_active and self.role in STAFF_ROLES
 
     @property
     def is_admin(self) -> bool:

@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
+from helpdesk.models import STAFF_ROLES
 from tickets.models import (
     Attachment,
     CannedReply,
@@ -16,8 +19,35 @@ from tickets.models import (
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    list_display = ["name", "email_address", "is_public", "order"]
+    list_display = ["name", "email_address", "is_public", "agent_count", "order"]
     prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["agents"]  # the choices are staff only (limit_choices_to on the field)
+
+    def get_queryset(self, request):
+        # Counted in the list's own query, not one query per row.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                active_agent_count=Count(
+                    "agents",
+                    filter=Q(agents__role__in=STAFF_ROLES, agents__is_active=True),
+                )
+            )
+        )
+
+    @admin.display(description=_("agents"), ordering="active_agent_count")
+    def agent_count(self, queue):
+        return queue.active_agent_count or _("none: all staff are mailed")
+
+    def save_related(self, request, form, formsets, change):
+        from tickets.services import set_queue_agents
+
+        # Membership goes through the service instead of the form's own many-to-many save.
+        agents = form.cleaned_data.pop("agents", None)
+        super().save_related(request, form, formsets, change)
+        if agents is not None:
+            set_queue_agents(queue=form.instance, actor=request.user, agents=agents)
 
 
 @admin.register(Tag)

@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.models import STAFF_ROLES
 from tickets.queries import TicketQuerySet
 
 
@@ -21,6 +22,17 @@ class Queue(models.Model):
     )
     send_acknowledgement = models.BooleanField(_("acknowledge new emailed tickets"), default=True)
     order = models.PositiveIntegerField(default=0)
+    agents = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agents"),
+        related_name="queues",
+        blank=True,
+        limit_choices_to={"role__in": STAFF_ROLES},
+        help_text=_(
+            "Agents and admins mailed about each new ticket in this queue. While it has no "
+            "active agent, every active agent and admin is mailed, so no new ticket goes unseen."
+        ),
+    )
 
     class Meta:
         ordering = ["order", "name"]

@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from helpdesk.models import User
 from tickets.models import MailReference, Message, Ticket
+from tickets.queries import notified_agents
 
 
 def _domain() -> str:
@@ -100,11 +100,12 @@ def _customer_recipients(ticket: Ticket) -> list[str]:
 
 
 def new_ticket(ticket_id: int) -> int:
+    """Tell the queue's agents (or, for a queue without any, all staff) about a new ticket."""
     ticket = Ticket.objects.select_related("requester", "queue").filter(pk=ticket_id).first()
     if ticket is None:
         return 0
     first = ticket.messages.order_by("id").first()
-    agents = list(User.objects.staff().order_by("pk").values_list("email", flat=True))
+    agents = list(notified_agents(ticket.queue).order_by("pk").values_list("email", flat=True))
     return _send(
         ticket=ticket,
         to=agents,

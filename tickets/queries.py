@@ -1,5 +1,5 @@
 from django.db import models
-from django.db.models import F, Prefetch
+from django.db.models import Exists, F, Prefetch, Q
 
 from helpdesk.params import parse_id
 from helpdesk.roles import is_agent
@@ -14,6 +14,22 @@ SORTS = {
     "-priority": ["-priority", "-updated_at", "-id"],
     "customer_waiting": [F("last_customer_activity_at").asc(nulls_last=True), "id"],
 }
+
+
+def notified_agents(queue):
+    """The people told about a new ticket in `queue`: its active agents and admins.
+
+    While the queue has none (a fresh install, a queue nobody was put in, or members who all
+    left), every active agent and admin instead, so a new ticket is never dropped silently.
+    Customers and inactive accounts are never in it. One query, whatever the member count.
+    """
+    from helpdesk.models import User
+    from tickets.models import Queue
+
+    staff = User.objects.staff()
+    member_ids = Queue.agents.through.objects.filter(queue_id=queue.pk).values("user_id")
+    # pk__in rather than a join: a join would repeat, in the fallback, everyone in two queues.
+    return staff.filter(Q(pk__in=member_ids) | ~Exists(staff.filter(pk__in=member_ids)))
 
 
 class TicketQuerySet(models.QuerySet):

@@ -20,3 +20,4 @@ from tickets.services.core import (  # noqa: F401
     use_canned_reply,
     validate_upload,
 )
+from tickets.services.queues import set_queue_agents  # noqa: F401
