@@ -238,6 +238,14 @@ def seed(tickets: int, *, out=sys.stdout) -> dict:
         ].pk
         for n in ("general", "billing", "technical", "sales", "security")
     ]
+    # Four agents per queue, as a team would be staffed: new-ticket mail goes to them.
+    Queue.agents.through.objects.bulk_create(
+        [
+            Queue.agents.through(queue_id=queues[i % len(queues)], user_id=agent_id)
+            for i, agent_id in enumerate(agents)
+        ],
+        ignore_conflicts=True,
+    )
     tag_ids = [Tag.objects.get_or_create(name=t)[0].pk for t in TAGS]
     timings["people"] = time.monotonic() - t0
 

@@ -81,6 +81,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self._accounts()
             queues = self._queues()
+            self._queue_agents(users, queues)
             self._kb(users)
             self._forum(users)
             self._canned()
@@ -123,6 +124,19 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": name, "description": description, "order": order}
             )
         return out
+
+    def _queue_agents(self, users, queues):
+        # Both agents share General; Alex takes Technical and Sam Billing. A queue an admin
+        # has already staffed is left as it is.
+        members = {
+            "general": [users["alex"], users["sam"]],
+            "technical": [users["alex"]],
+            "billing": [users["sam"]],
+        }
+        for slug, agents in members.items():
+            queue = queues[slug]
+            if not queue.agents.exists():
+                ticket_services.set_queue_agents(queue=queue, actor=users["admin"], agents=agents)
 
     def _kb(self, users):
         if Article.objects.exists():
