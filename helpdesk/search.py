@@ -13,6 +13,9 @@ rows and their own tickets, staff everything. Nothing is filtered in Python afte
 
 import html
 import re
+import threading
+from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -158,13 +161,81 @@ def index_ticket(ticket_id: int) -> None:
     )
 
 
+def index_tickets(ticket_ids) -> None:
+    """`index_ticket` for many tickets with a handful of statements: one read of the tickets,
+    one of their messages, and one upsert (INSERT ... ON CONFLICT) for all entries."""
+    from tickets.models import Message, Ticket
+
+    ids = sorted(set(ticket_ids))
+    tickets = Ticket.objects.filter(pk__in=ids, merged_into__isnull=True).in_bulk()
+    gone = [pk for pk in ids if pk not in tickets]
+    if gone:
+        SearchEntry.objects.filter(kind="ticket", object_id__in=gone).delete()
+    texts = defaultdict(list)
+    # A ticket with a long conversation reads its first 100 public messages on its own.
+    short = [pk for pk, t in tickets.items() if t.message_count <= 100]
+    rows = (
+        Message.objects.filter(ticket_id__in=short, is_internal=False)
+        .order_by("ticket_id", "id")
+        .values_list("ticket_id", "body")
+    )
+    for ticket_id, body in rows:
+        texts[ticket_id].append(body)
+    for pk in tickets.keys() - set(short):
+        texts[pk] = list(
+            Message.objects.filter(ticket_id=pk, is_internal=False)
+            .order_by("id")
+            .values_list("body", flat=True)[:100]
+        )
+    entries = [
+        SearchEntry(
+            kind="ticket",
+            object_id=t.pk,
+            title=f"#{t.pk} {t.subject}"[:255],
+            body="\n".join(texts[t.pk][:100])[:MAX_BODY_CHARS],
+            url=t.get_absolute_url(),
+            is_public=False,
+            owner_id=t.requester_id,
+            status=t.status,
+            queue_id=t.queue_id,
+            is_answered=t.first_response_at is not None,
+            updated_at=t.updated_at,
+        )
+        for t in tickets.values()
+    ]
+    SearchEntry.objects.bulk_create(
+        entries,
+        update_conflicts=True,
+        unique_fields=["kind", "object_id"],
+        update_fields=[
+            "title",
+            "body",
+            "url",
+            "is_public",
+            "owner",
+            "status",
+            "queue_id",
+            "is_answered",
+            "updated_at",
+        ],
+    )
+
+
 INDEXERS = {"article": index_article, "thread": index_thread, "ticket": index_ticket}
+
+
+_together = threading.local()
 
 
 def schedule(kind: str, object_id: int) -> None:
     """Re-index after the current transaction commits (cheap: one row, done inline). Several
     changes to one item in one transaction re-index it once."""
     key = (kind, object_id)
+    pending = getattr(_together, "pending", None)
+    if pending is not None:
+        # Counted only if the change's own savepoint commits, like any on-commit callback.
+        transaction.on_commit(lambda: pending.add(key))
+        return
     # Django keeps pending on-commit callbacks in run_on_commit and empties it on rollback, so
     # looking there (rather than in a set of our own) cannot go stale.
     for _sids, func, *_rest in getattr(connection, "run_on_commit", []):
@@ -177,6 +248,32 @@ def schedule(kind: str, object_id: int) -> None:
 
     run.search_key = key
     transaction.on_commit(run)
+
+
+@contextmanager
+def indexed_together():
+    """Use inside transaction.atomic(): the items the block schedules are re-indexed together
+    after the commit (tickets with one upsert for all; see index_tickets), not one by one."""
+    pending: set = set()
+    outer = getattr(_together, "pending", None)
+    _together.pending = pending
+    try:
+        yield
+    finally:
+        _together.pending = outer
+    transaction.on_commit(lambda: _index_together(pending))
+
+
+def _index_together(keys: set) -> None:
+    by_kind = defaultdict(list)
+    for kind, object_id in keys:
+        by_kind[kind].append(object_id)
+    with transaction.atomic():
+        if by_kind.get("ticket"):
+            index_tickets(by_kind.pop("ticket"))
+        for kind, object_ids in by_kind.items():
+            for object_id in object_ids:
+                INDEXERS[kind](object_id)
 
 
 def rebuild(*, progress=None, batch: int = 500) -> int:

@@ -17,8 +17,10 @@ from helpdesk.celery import TransientError
 from helpdesk.services import ServiceError
 from tickets.models import Mailbox, Queue
 from tickets.services.email import (
+    PROCESS_BATCH,
     check_inbound_size,
     is_rejected_inbound,
+    queue_batch_processing,
     record_rejected_inbound,
     store_inbound,
 )
@@ -31,6 +33,26 @@ IMAP_UID = re.compile(rb"\bUID (\d+)")
 IMAP_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 
+class _ProcessingQueue:
+    """Stored rows of one poll, queued for processing PROCESS_BATCH at a time: the worker
+    starts on the first batch while the poll goes on, and one task handles many messages.
+    `close()` queues the rest (call it in a finally: stored rows must not wait for the
+    sweeper)."""
+
+    def __init__(self):
+        self.ids: list[int] = []
+
+    def add(self, row, created: bool) -> None:
+        if created:
+            self.ids.append(row.pk)
+        if len(self.ids) >= PROCESS_BATCH:
+            self.close()
+
+    def close(self) -> None:
+        queue_batch_processing(self.ids)
+        self.ids = []
+
+
 def poll_maildir(path: str | os.PathLike, *, queue: Queue | None = None, mailbox=None) -> int:
     """Store every message in <path>/new, then move each into cur/ with the Maildir "seen"
     flag. A message that cannot be stored (too large, empty) is recorded as a failed row and
@@ -40,21 +62,30 @@ def poll_maildir(path: str | os.PathLike, *, queue: Queue | None = None, mailbox
     for sub in ("new", "cur", "tmp"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     stored = 0
-    for entry in sorted((root / "new").iterdir())[: BATCH * 10]:
-        if not entry.is_file() or entry.name.startswith("."):
-            continue
-        base = entry.name.split(":")[0]
-        try:
-            # Check the size before reading: the file may be far larger than we would store.
-            check_inbound_size(entry.stat().st_size)
-            _row, created = store_inbound(
-                raw=entry.read_bytes(), source="maildir", queue=queue, mailbox=mailbox
-            )
-        except ServiceError as error:
-            _reject_maildir_file(root, entry, error, queue=queue, mailbox=mailbox)
-            continue
-        stored += int(created)
-        entry.rename(root / "cur" / (base + ":2,S"))
+    processing = _ProcessingQueue()
+    try:
+        for entry in sorted((root / "new").iterdir())[: BATCH * 10]:
+            if not entry.is_file() or entry.name.startswith("."):
+                continue
+            base = entry.name.split(":")[0]
+            try:
+                # Check the size before reading: the file may be far larger than we store.
+                check_inbound_size(entry.stat().st_size)
+                row, created = store_inbound(
+                    raw=entry.read_bytes(),
+                    source="maildir",
+                    queue=queue,
+                    mailbox=mailbox,
+                    queue_processing=False,
+                )
+            except ServiceError as error:
+                _reject_maildir_file(root, entry, error, queue=queue, mailbox=mailbox)
+                continue
+            stored += int(created)
+            processing.add(row, created)
+            entry.rename(root / "cur" / (base + ":2,S"))
+    finally:
+        processing.close()
     return stored
 
 
@@ -122,6 +153,7 @@ def poll_imap(box: Mailbox) -> int:
     except (OSError, imaplib.IMAP4.abort) as error:
         raise TransientError(f"IMAP connection failed: {error}") from error
     stored = 0
+    processing = _ProcessingQueue()
     try:
         typ, _ = conn.select(box.folder or "INBOX")
         if typ != "OK":
@@ -139,7 +171,9 @@ def poll_imap(box: Mailbox) -> int:
                 raw = _imap_fetch(conn, uid, "BODY.PEEK[]")
                 if raw is None:
                     continue
-                _row, created = store_inbound(raw=raw, source="imap", mailbox=box)
+                row, created = store_inbound(
+                    raw=raw, source="imap", mailbox=box, queue_processing=False
+                )
             except ServiceError as error:
                 head = raw[:HEAD_BYTES] if raw else _imap_fetch(conn, uid, "BODY.PEEK[HEADER]")
                 record_rejected_inbound(
@@ -154,10 +188,12 @@ def poll_imap(box: Mailbox) -> int:
                 conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
                 continue
             stored += int(created)
+            processing.add(row, created)
             problem = _imap_after_fetch(conn, box, uid)
             if problem:
                 problems.append(problem)
     finally:
+        processing.close()
         with contextlib.suppress(Exception):  # the server may already have hung up
             conn.logout()
     if problems:
@@ -239,6 +275,7 @@ def poll_pop3(box: Mailbox) -> int:
     except (OSError, poplib.error_proto) as error:
         raise TransientError(f"POP3 connection failed: {error}") from error
     stored = handled = 0
+    processing = _ProcessingQueue()
     try:
         count, _size = conn.stat()
         sizes = {n: int(v) for n, v in _pop3_numbers(conn, conn.list).items() if v.isdigit()}
@@ -258,7 +295,9 @@ def poll_pop3(box: Mailbox) -> int:
                 check_inbound_size(sizes.get(number, 0))
                 _resp, lines, _octets = conn.retr(number)
                 raw = b"\r\n".join(lines) + b"\r\n"
-                _row, created = store_inbound(raw=raw, source="pop3", mailbox=box)
+                row, created = store_inbound(
+                    raw=raw, source="pop3", mailbox=box, queue_processing=False
+                )
             except ServiceError as error:
                 record_rejected_inbound(
                     source="pop3",
@@ -270,8 +309,10 @@ def poll_pop3(box: Mailbox) -> int:
                 )
                 continue
             stored += int(created)
+            processing.add(row, created)
             conn.dele(number)  # only after the message is stored
     finally:
+        processing.close()
         conn.quit()  # deletions take effect here
     return stored
 

@@ -2,9 +2,12 @@
 
 import logging
 import smtplib
+import threading
+from contextlib import contextmanager
 
 from celery import shared_task
-from django.db import DatabaseError
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import DatabaseError, transaction
 
 from helpdesk.celery import FrontlineTask
 from tickets import notifications, services
@@ -65,6 +68,79 @@ def send_ticket_link(ticket_id: int) -> int:
     return notifications.anonymous_ticket_link(ticket_id)
 
 
+@shared_task(base=MailTask)
+def send_acknowledgement(ticket_id: int) -> int:
+    return notifications.acknowledgement(ticket_id)
+
+
+NOTIFICATION_TASKS = {
+    task.name: task
+    for task in (
+        notify_new_ticket,
+        notify_customer_of_reply,
+        notify_assignee_of_customer_reply,
+        notify_customer_solved,
+        send_ticket_link,
+        send_acknowledgement,
+    )
+}
+_together = threading.local()
+
+
+def notify_on_commit(task, object_id: int) -> None:
+    """Queue a notification task once the transaction commits (never for a rolled-back
+    change, savepoints included). Inside `notifications_together()` it waits for the block's
+    other notifications and goes out with them as one task."""
+    pending = getattr(_together, "pending", None)
+    if pending is None:
+        transaction.on_commit(lambda: task.delay(object_id))
+    else:
+        transaction.on_commit(lambda: pending.append([task.name, object_id]))
+
+
+@contextmanager
+def notifications_together():
+    """Use inside transaction.atomic(): the notifications the block queues are sent by one
+    `send_notifications` task after the commit instead of one task each (a batch of inbound
+    mail opens dozens of tickets). Each one still counts only if its own savepoint commits."""
+    pending: list = []
+    outer = getattr(_together, "pending", None)
+    _together.pending = pending
+    try:
+        yield
+    finally:
+        _together.pending = outer
+    transaction.on_commit(lambda: _queue_together(pending))
+
+
+def _queue_together(pending: list) -> None:
+    if len(pending) == 1:
+        name, object_id = pending[0]
+        NOTIFICATION_TASKS[name].delay(object_id)
+    elif pending:
+        send_notifications.delay(pending)
+
+
+@shared_task
+def send_notifications(calls: list) -> int:
+    """Notifications queued together (`notifications_together`), sent one after the other.
+    One that fails is queued as its own task, which retries with backoff and records "could
+    not send mail" on its ticket when retries run out; the others go on."""
+    sent = 0
+    for position, (name, object_id) in enumerate(calls):
+        task = NOTIFICATION_TASKS[name]
+        try:
+            sent += task.run(object_id) or 0
+        except SoftTimeLimitExceeded:
+            for rest_name, rest_id in calls[position:]:
+                NOTIFICATION_TASKS[rest_name].delay(rest_id)
+            break
+        except Exception:  # noqa: BLE001 - its own task retries it and records the failure
+            logger.warning("%s(%s) failed; queued on its own", name, object_id, exc_info=True)
+            task.delay(object_id)
+    return sent
+
+
 @shared_task
 def auto_close_solved_tickets() -> int:
     return services.auto_close_solved_tickets()
@@ -77,6 +153,16 @@ def process_inbound_email(inbound_id: int) -> str:
 
     row = process_inbound(inbound_id)
     return row.status if row else "missing"
+
+
+@shared_task
+def process_inbound_batch(inbound_ids: list[int]) -> int:
+    """Stored messages queued together by a mailbox poll, in one transaction (a savepoint
+    each); the service raises TransientError for a busy database. Returns how many rows it
+    handled."""
+    from tickets.services.email import process_inbound_batch as process
+
+    return len(process(inbound_ids))
 
 
 @shared_task
@@ -126,11 +212,7 @@ def requeue_stuck_inbound(older_than_seconds: int = 300) -> int:
             "pk", flat=True
         )[:1000]
     )
-    for pk in ids:
-        process_inbound_email.delay(pk)
+    from tickets.services.email import queue_batch_processing
+
+    queue_batch_processing(ids)
     return len(ids)
-
-
-@shared_task(base=MailTask)
-def send_acknowledgement(ticket_id: int) -> int:
-    return notifications.acknowledgement(ticket_id)

@@ -95,6 +95,10 @@ def _store_attachments(message: Message, uploads: Sequence) -> list[Attachment]:
     return stored
 
 
+def _render(body: str, plain_text: bool) -> str:
+    return markup.render_plain(body) if plain_text else markup.render(body)
+
+
 def _clean_text(subject: str | None, body: str | None) -> tuple[str, str]:
     subject = " ".join((subject or "").split())
     body = (body or "").replace("\r\n", "\n")
@@ -123,8 +127,10 @@ def create_ticket(
     tags: Iterable[str] = (),
     submission_key: str | None = None,
     message_id: str | None = None,
+    plain_text: bool = False,
 ) -> Ticket:
     """Open a ticket with its first message. `actor` is the agent logging it for a customer.
+    `plain_text` bodies (email) are shown as written, not read as Markdown.
 
     Idempotent by `submission_key` for the same requester: the key returns the ticket already
     created for them. A key that belongs to another requester's ticket is refused with a
@@ -160,7 +166,7 @@ def create_ticket(
                 ticket=ticket,
                 author=requester,
                 body=body,
-                body_html=markup.render(body),
+                body_html=_render(body, plain_text),
                 channel=channel,
                 created_at=now,
                 message_id=message_id,
@@ -171,7 +177,7 @@ def create_ticket(
                 _apply_tags(ticket, actor, tags, replace=True)
             from tickets import tasks
 
-            transaction.on_commit(lambda: tasks.notify_new_ticket.delay(ticket.pk))
+            tasks.notify_on_commit(tasks.notify_new_ticket, ticket.pk)
     except IntegrityError:
         if submission_key:
             existing = _submitted_with(submission_key, requester)
@@ -210,8 +216,10 @@ def post_reply(
     message_id: str | None = None,
     seen_message_id: int | None = None,
     confirmed: bool = False,
+    plain_text: bool = False,
 ) -> Message:
     """Add a public reply or an internal note and keep the ticket's state in step.
+    `plain_text` bodies (email) are shown as written, not read as Markdown.
 
     Staff: the first public reply sets first_response_at; the status moves to `new_status`
     (pending, waiting on the customer, by default). Customers: a reply reopens the ticket.
@@ -276,7 +284,7 @@ def post_reply(
             ticket=ticket,
             author=author,
             body=body,
-            body_html=markup.render(body),
+            body_html=_render(body, plain_text),
             is_internal=internal,
             is_from_staff=is_staff,
             channel=channel,
@@ -322,9 +330,9 @@ def post_reply(
         from tickets import tasks
 
         if is_staff and not internal:
-            transaction.on_commit(lambda: tasks.notify_customer_of_reply.delay(message.pk))
+            tasks.notify_on_commit(tasks.notify_customer_of_reply, message.pk)
         elif not is_staff:
-            transaction.on_commit(lambda: tasks.notify_assignee_of_customer_reply.delay(message.pk))
+            tasks.notify_on_commit(tasks.notify_assignee_of_customer_reply, message.pk)
     return message
 
 
@@ -380,7 +388,7 @@ def change_status(*, ticket: Ticket, actor, status: str, expected: str | None = 
         if status == Status.SOLVED and actor.is_agent:
             from tickets import tasks
 
-            transaction.on_commit(lambda: tasks.notify_customer_solved.delay(ticket.pk))
+            tasks.notify_on_commit(tasks.notify_customer_solved, ticket.pk)
     return ticket
 
 

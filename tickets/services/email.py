@@ -27,10 +27,11 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpdesk import markup
+from helpdesk import search as search_index
 from helpdesk.celery import TransientError
 from helpdesk.models import User
 from helpdesk.services import ServiceError, get_or_create_customer
@@ -140,9 +141,17 @@ def check_inbound_size(size: int) -> None:
 
 
 def store_inbound(
-    *, raw: bytes, source: str, queue: Queue | None = None, mailbox=None
+    *,
+    raw: bytes,
+    source: str,
+    queue: Queue | None = None,
+    mailbox=None,
+    queue_processing: bool = True,
 ) -> tuple[InboundEmail, bool]:
     """Store a raw message and queue its processing. Returns (row, created).
+
+    A mailbox poll that stores many messages passes `queue_processing=False` and queues them
+    in batches itself (`queue_batch_processing`); the row is stored either way.
 
     Raises ServiceError for a message that cannot be stored (code "empty" or "too_large"):
     a mailbox source then calls `record_rejected_inbound` and carries on with the next one."""
@@ -171,9 +180,10 @@ def store_inbound(
                 from_address=_address_of(peek["from"]),
                 subject=_decode(peek["subject"])[:255],
             )
-            from tickets import tasks
+            if queue_processing:
+                from tickets import tasks
 
-            transaction.on_commit(lambda: tasks.process_inbound_email.delay(row.pk))
+                transaction.on_commit(lambda: tasks.process_inbound_email.delay(row.pk))
     except IntegrityError:
         default_storage.delete(path)
         return InboundEmail.objects.get(dedupe_key=key), False
@@ -249,6 +259,20 @@ def _decode(value: str) -> str:
 # Processing --------------------------------------------------------------------------------
 
 
+PROCESS_BATCH = 50  # stored messages per processing task and transaction
+
+
+def queue_batch_processing(inbound_ids) -> None:
+    """After the current transaction commits, queue processing for stored rows, one task per
+    PROCESS_BATCH rows (a mailbox poll stores hundreds at a time)."""
+    from tickets import tasks
+
+    ids = list(inbound_ids)
+    for start in range(0, len(ids), PROCESS_BATCH):
+        chunk = ids[start : start + PROCESS_BATCH]
+        transaction.on_commit(lambda chunk=chunk: tasks.process_inbound_batch.delay(chunk))
+
+
 def process_inbound(inbound_id: int) -> InboundEmail | None:
     """Turn a stored message into a ticket or reply (or ignore/hold it). Idempotent.
 
@@ -256,27 +280,111 @@ def process_inbound(inbound_id: int) -> InboundEmail | None:
     (OperationalError: "database is locked", a deadlock, a serialization failure, a dropped
     connection): then everything rolls back, the row stays RECEIVED and TransientError tells
     the task to retry."""
+    rows = _process_rows([inbound_id], skip_locked=False)
+    return rows[0] if rows else None
+
+
+def process_inbound_batch(inbound_ids) -> list[InboundEmail]:
+    """`process_inbound` for many stored messages in one transaction (one commit, and the
+    tickets' search entries and notifications handled together after it).
+
+    Each message runs in a savepoint of its own: one that fails is marked FAILED with its
+    reason and the others go on. A busy database rolls the whole batch back to RECEIVED
+    (TransientError, retried), as does a worker killed half-way. Rows another worker has
+    locked are skipped: that worker processes them."""
+    return _process_rows(list(inbound_ids), skip_locked=True)
+
+
+class _Batch:
+    """What every message of a batch looks up the same way: our own addresses, the queues,
+    and how many messages each sender had processed in the last hour."""
+
+    def __init__(self, rows):
+        self.hour_ago = timezone.now() - timedelta(hours=1)
+        self._own = None
+        self._default_queue = None
+        queue_ids = {r.queue_id for r in rows} | {r.mailbox.queue_id for r in rows if r.mailbox}
+        self.queues = Queue.objects.in_bulk([q for q in queue_ids if q])
+        senders = {r.from_address for r in rows if r.from_address}
+        self.recent = dict.fromkeys(senders, 0)
+        self.recent.update(
+            InboundEmail.objects.filter(
+                from_address__in=senders,
+                received_at__gte=self.hour_ago,
+                status=InboundEmail.Status.PROCESSED,
+            )
+            .values("from_address")
+            .annotate(n=Count("id"))
+            .values_list("from_address", "n")
+        )
+
+    @property
+    def own(self) -> set[str]:
+        if self._own is None:
+            self._own = _own_addresses()
+        return self._own
+
+    def queue_for(self, row) -> Queue | None:
+        queue_id = row.queue_id or (row.mailbox.queue_id if row.mailbox_id else None)
+        if queue_id:
+            return self.queues.get(queue_id) or Queue.objects.filter(pk=queue_id).first()
+        if self._default_queue is None:
+            self._default_queue = Queue.objects.order_by("order", "pk").first()
+        return self._default_queue
+
+    def recent_from(self, sender: str) -> int:
+        if sender not in self.recent:
+            self.recent[sender] = InboundEmail.objects.filter(
+                from_address=sender,
+                received_at__gte=self.hour_ago,
+                status=InboundEmail.Status.PROCESSED,
+            ).count()
+        return self.recent[sender]
+
+    def count_processed(self, row) -> None:
+        if row.status == InboundEmail.Status.PROCESSED and row.received_at >= self.hour_ago:
+            self.recent[row.from_address] = self.recent_from(row.from_address) + 1
+
+
+def _process_rows(ids: list[int], *, skip_locked: bool) -> list[InboundEmail]:
+    from tickets import tasks
+
     try:
         with transaction.atomic():
-            row = InboundEmail.objects.select_for_update().filter(pk=inbound_id).first()
-            if row is None or row.status != InboundEmail.Status.RECEIVED:
-                return row
-            row.attempts += 1
-            try:
-                with transaction.atomic():
-                    _process(row)
-            except OperationalError:
-                raise  # out of the outer transaction too: it may be unusable now
-            except Exception as error:  # noqa: BLE001 - recorded on the row for admins to retry
-                log.exception("inbound email %s failed", row.pk)
-                row.status = InboundEmail.Status.FAILED
-                row.reason = f"{error.__class__.__name__}: {error}"[:2000]
-            row.processed_at = timezone.now()
-            row.save()
+            rows = list(
+                InboundEmail.objects.select_for_update(skip_locked=skip_locked)
+                .filter(pk__in=ids)
+                .select_related("mailbox")
+                .order_by("pk")
+            )
+            todo = [row for row in rows if row.status == InboundEmail.Status.RECEIVED]
+            if not todo:
+                return rows
+            batch = _Batch(todo)
+            with search_index.indexed_together(), tasks.notifications_together():
+                for row in todo:
+                    _process_one(row, batch)
     except OperationalError as error:
-        log.warning("inbound email %s: database busy, will retry: %s", inbound_id, error)
+        log.warning("inbound email %s: database busy, will retry: %s", ids, error)
         raise TransientError(f"Database busy while processing inbound email: {error}") from error
-    return row
+    return rows
+
+
+def _process_one(row: InboundEmail, batch: _Batch) -> None:
+    row.attempts += 1
+    try:
+        with transaction.atomic():
+            _process(row, batch)
+    except OperationalError:
+        raise  # out of the outer transaction too: it may be unusable now
+    except Exception as error:  # noqa: BLE001 - recorded on the row for admins to retry
+        log.exception("inbound email %s failed", row.pk)
+        row.status = InboundEmail.Status.FAILED
+        row.reason = f"{error.__class__.__name__}: {error}"[:2000]
+        row.ticket = row.result_message = None
+    row.processed_at = timezone.now()
+    row.save()
+    batch.count_processed(row)
 
 
 def _read_raw(row: InboundEmail) -> bytes:
@@ -291,7 +399,7 @@ def _finish(row, status, reason="", ticket=None, message=None):
     row.result_message = message
 
 
-def _process(row: InboundEmail) -> None:
+def _process(row: InboundEmail, batch: _Batch) -> None:
     from tickets.mailparse import parse_message
 
     raw = _read_raw(row)
@@ -309,7 +417,7 @@ def _process(row: InboundEmail) -> None:
         )
     if not sender or "@" not in sender:
         return _finish(row, InboundEmail.Status.FAILED, "The message has no usable sender address.")
-    own = _own_addresses()
+    own = batch.own
     if (
         sender in own
         or _split_address(sender)[0].split("+")[0] + "@" + _split_address(sender)[1] in own
@@ -317,11 +425,7 @@ def _process(row: InboundEmail) -> None:
         return _finish(
             row, InboundEmail.Status.IGNORED, "Sent from one of our own addresses (mail loop)."
         )
-    hour_ago = timezone.now() - timedelta(hours=1)
-    recent = InboundEmail.objects.filter(
-        from_address=sender, received_at__gte=hour_ago, status=InboundEmail.Status.PROCESSED
-    ).count()
-    if recent >= MAX_SENDER_MESSAGES_PER_HOUR:
+    if batch.recent_from(sender) >= MAX_SENDER_MESSAGES_PER_HOUR:
         return _finish(
             row,
             InboundEmail.Status.IGNORED,
@@ -355,27 +459,17 @@ def _process(row: InboundEmail) -> None:
             if may_add_followers:
                 _add_followers(ticket, author, parsed, own)
             return _finish(row, InboundEmail.Status.PROCESSED, "", ticket=ticket, message=message)
-    queue = (
-        row.queue
-        or (row.mailbox.queue if row.mailbox_id else None)
-        or Queue.objects.order_by("order", "pk").first()
-    )
+    queue = batch.queue_for(row)
     if queue is None:
         return _finish(row, InboundEmail.Status.FAILED, "No queue exists to put the ticket in.")
-    ticket = _ticket_from_email(queue, author, parsed, message_id, follow_up=ticket)
+    ticket, first = _ticket_from_email(queue, author, parsed, message_id, follow_up=ticket)
     _remember_references(ticket, parsed, message_id)
     _add_followers(ticket, author, parsed, own)
     if queue.send_acknowledgement:
         from tickets import tasks
 
-        transaction.on_commit(lambda: tasks.send_acknowledgement.delay(ticket.pk))
-    return _finish(
-        row,
-        InboundEmail.Status.PROCESSED,
-        "",
-        ticket=ticket,
-        message=ticket.messages.order_by("id").first(),
-    )
+        tasks.notify_on_commit(tasks.send_acknowledgement, ticket.pk)
+    return _finish(row, InboundEmail.Status.PROCESSED, "", ticket=ticket, message=first)
 
 
 def _find_ticket(parsed) -> tuple[Ticket | None, str]:
@@ -480,15 +574,15 @@ def _reply_from_email(ticket, author, parsed, message_id) -> Message | None:
             internal=internal,
             channel=Channel.EMAIL,
             message_id=message_id,
+            plain_text=True,
         )
     except ServiceError:
         return None  # closed ticket: the caller opens a follow-up ticket instead
     _store_email_attachments(message, parsed)
-    _render_plain(message)
     return message
 
 
-def _ticket_from_email(queue, author, parsed, message_id, follow_up=None) -> Ticket:
+def _ticket_from_email(queue, author, parsed, message_id, follow_up=None) -> tuple[Ticket, Message]:
     from tickets.services.core import create_ticket
 
     subject = SUBJECT_TOKEN.sub("", parsed.subject or "").strip() or "(no subject)"
@@ -505,16 +599,11 @@ def _ticket_from_email(queue, author, parsed, message_id, follow_up=None) -> Tic
         queue=queue,
         channel=Channel.EMAIL,
         message_id=message_id,
+        plain_text=True,
     )
     message = ticket.messages.order_by("id").first()
     _store_email_attachments(message, parsed)
-    _render_plain(message)
-    return ticket
-
-
-def _render_plain(message: Message) -> None:
-    message.body_html = markup.render_plain(message.body)
-    message.save(update_fields=["body_html"])
+    return ticket, message
 
 
 def _attachment_files(parsed):
@@ -611,8 +700,7 @@ def accept_held_email(*, row: InboundEmail, actor, as_new_ticket: bool = False) 
         message_id = _normalise_message_id(parsed.message_id) or None
         if as_new_ticket or row.ticket is None:
             queue = row.queue or Queue.objects.order_by("order", "pk").first()
-            ticket = _ticket_from_email(queue, author, parsed, message_id)
-            message = ticket.messages.order_by("id").first()
+            ticket, message = _ticket_from_email(queue, author, parsed, message_id)
         else:
             ticket = row.ticket
             if not author.is_agent:  # followers receive customer mail; staff have the queue
