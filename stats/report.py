@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from stats import charts
 from stats import queries as q
+from stats.cache import cached, generation
 from stats.queries import Filters, Group
 from tickets.models import Channel
 
@@ -23,26 +24,35 @@ class Report:
         self._pcts: dict = {}
 
     # Sections -----------------------------------------------------------------------------
+    # Read from the rollups once per generation (stats.cache); the live counts, deflection
+    # and searches come from other tables and are read every time.
+
+    @cached_property
+    def generation(self) -> int:
+        return generation()
+
+    def _cached(self, section, compute):
+        return cached(section, self.filters, compute, self.generation)
 
     @cached_property
     def overview(self):
-        return q.overview(self.filters)
+        return self._cached("overview", lambda: q.overview(self.filters))
 
     @cached_property
     def agent_sums(self):
-        return q.by_agent(self.filters)
+        return self._cached("agents", lambda: q.by_agent(self.filters))
 
     @cached_property
     def channel_sums(self):
-        return q.by_channel(self.filters)
+        return self._cached("channels", lambda: q.by_channel(self.filters))
 
     @cached_property
     def queue_sums(self):
-        return q.by_queue(self.filters)
+        return self._cached("queues", lambda: q.by_queue(self.filters))
 
     @cached_property
     def tags(self):
-        return q.by_tag(self.filters)
+        return self._cached("tags", lambda: q.by_tag(self.filters))
 
     @cached_property
     def live(self):
@@ -82,7 +92,9 @@ class Report:
                         Group(queue_id, "queue", "frt", s.frt_hist),
                         Group(queue_id, "queue", "res", s.res_hist),
                     ]
-            found = q.percentiles(self.filters, groups)
+            found = self._cached(
+                "percentiles:" + ",".join(sorted(todo)), lambda: q.percentiles(self.filters, groups)
+            )
             for kind in todo:
                 self._pcts[kind] = {k: v for k, v in found.items() if k[0] == kind}
         out = {}

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django.db.models import Q
 
 from helpdesk.bulk import insert_rows
+from stats import cache as stats_cache
 from stats.definitions import ACTIVITY_MEASURES, Record, records
 from stats.models import (
     CUBE_DIMS,
@@ -143,6 +144,7 @@ def rewrite_days(days, *, months=None) -> int:
         for (cube, day, queue, channel, agent, tag), s in sums.items()
     ]
     insert_rows(DailyRollup, ["day", *ROLLUP_COLUMNS], rows)
+    stats_cache.bump()
     rewrite_months({d.replace(day=1) for d in days} if months is None else months)
     return len(rows)
 
@@ -171,6 +173,7 @@ def rewrite_months(months) -> None:
             ["month", *ROLLUP_COLUMNS],
             [(first, *_rollup_row(key, s)) for key, s in sums.items()],
         )
+    stats_cache.bump()
 
 
 def changed_days(old: dict[int, list], new: dict[int, list]) -> set[date]:

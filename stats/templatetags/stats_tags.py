@@ -1,6 +1,8 @@
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from helpdesk.roles import is_admin, is_agent
@@ -37,6 +39,26 @@ def share(value):
 def hours_minutes(minutes):
     minutes = int(minutes or 0)
     return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+@register.simple_tag
+def daily_rows(days):
+    """The per-day table's rows. A year is 365 rows: built here in one pass, a template loop
+    (a filter and four lookups a cell) costs several times as long. Numbers unlocalized, as
+    in the rest of the dashboard ({% localize off %}); the day as date_format(day, "D j M Y")
+    with the names translated and escaped once instead of once a row."""
+    weekdays = [escape(str(WEEKDAYS_ABBR[i])) for i in range(7)]
+    months = {m: escape(str(MONTHS_3[m]).title()) for m in MONTHS_3}
+    return mark_safe(  # noqa: S308 - escaped names and integers only
+        "".join(
+            f"<tr><td>{weekdays[day.weekday()]} {day.day} {months[day.month]} {day.year}</td>"
+            f'<td class="num">{int(d["created"])}</td><td class="num">{int(d["solved"])}</td>'
+            f'<td class="num">{int(d["reopened"])}</td><td class="num">{int(d["backlog"])}</td>'
+            "</tr>"
+            for d in days
+            for day in (d["day"],)
+        )
+    )
 
 
 @register.simple_tag(takes_context=True)
