@@ -161,7 +161,12 @@ class ReplyForm(forms.Form):
 
 
 class TicketFilterForm(forms.Form):
-    VIEW_CHOICES = [("all", _("All")), ("mine", _("Mine")), ("unassigned", _("Unassigned"))]
+    VIEW_CHOICES = [
+        ("all", _("All")),
+        ("mine", _("Mine")),
+        ("my_queues", _("My queues")),
+        ("unassigned", _("Unassigned")),
+    ]
     SORT_CHOICES = [
         ("-updated", _("Recently updated")),
         ("updated", _("Least recently updated")),

@@ -63,6 +63,12 @@ class TicketQuerySet(models.QuerySet):
             qs = qs.filter(assignee=user)
         elif view == "unassigned":
             qs = qs.filter(assignee__isnull=True)
+        elif view == "my_queues":
+            from tickets.models import Queue
+
+            # A subquery, not a query of its own: the page keeps its query count.
+            mine = Queue.agents.through.objects.filter(user_id=user.pk).values("queue_id")
+            qs = qs.filter(queue_id__in=mine)
         statuses = data.get("status") or []
         if "active" in statuses:
             statuses = [s for s in statuses if s != "active"] + ACTIVE

@@ -34,12 +34,13 @@ def test_every_queue_sort_reads_an_index_in_order(db, agent, sort):
     "data",
     [
         {"view": "mine"},
+        {"view": "my_queues"},
         {"view": "unassigned"},
         {"status": ["open"]},
         {"priority": 4},
         {"tag": "vip"},
     ],
-    ids=["mine", "unassigned", "status", "priority", "tag"],
+    ids=["mine", "my_queues", "unassigned", "status", "priority", "tag"],
 )
 def test_every_queue_filter_searches_an_index(db, agent, data):
     qs = Ticket.objects.filtered(data, user=agent).values_list("pk", flat=True)[:26]

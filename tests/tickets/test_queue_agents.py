@@ -197,3 +197,27 @@ def test_choosing_recipients_is_one_query(agent, admin, billing, django_assert_n
     billing.agents.clear()
     with django_assert_num_queries(1):
         assert set(notified_agents(billing)) == {agent, admin}
+
+
+def test_my_queues_view_lists_only_tickets_in_the_agents_queues(
+    agent_client, customer, agent, admin, queue, billing, django_assert_max_num_queries
+):
+    services.set_queue_agents(queue=billing, actor=admin, agents=[agent])
+    for n in range(3):
+        services.create_ticket(requester=customer, subject=f"Invoice {n}", body="?", queue=billing)
+    services.create_ticket(requester=customer, subject="Printer", body="?", queue=queue)
+    url = reverse("tickets:queue") + "?view=my_queues&status=active"
+    # The same budget as the plain queue page (tests/tickets/test_query_counts.py).
+    with django_assert_max_num_queries(8):
+        response = agent_client.get(url)
+    assert response.status_code == 200
+    subjects = {row.subject for row in response.context["tickets"]}
+    assert subjects == {"Invoice 0", "Invoice 1", "Invoice 2"}
+    assert response.context["view"] == "my_queues"
+
+
+def test_my_queues_view_is_empty_for_an_agent_in_no_queue(agent_client, customer, billing):
+    services.create_ticket(requester=customer, subject="Invoice", body="?", queue=billing)
+    response = agent_client.get(reverse("tickets:queue") + "?view=my_queues")
+    assert response.status_code == 200
+    assert list(response.context["tickets"]) == []
