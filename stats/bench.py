@@ -97,6 +97,7 @@ def generate(
                     channel=rng.choices(channels, channel_weights)[0],
                     created_at=created,
                     updated_at=solved_at if solved else (first if responded else created),
+                    customer_updated_at=solved_at if solved else (first if responded else created),
                     first_response_at=first if responded else None,
                     solved_at=solved_at if solved else None,
                     closed_at=solved_at if status == Status.CLOSED else None,

@@ -72,6 +72,11 @@ CUSTOMER_STATUS = {
 ACTIVE_STATUSES = [Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD]
 
 
+def customer_sees_change(old: str, new: str) -> bool:
+    """Whether a status change shows to the customer (open and on hold read the same)."""
+    return CUSTOMER_STATUS[old] != CUSTOMER_STATUS[new]
+
+
 class Priority(models.IntegerChoices):
     LOW = 1, _("Low")
     NORMAL = 2, _("Normal")
@@ -113,6 +118,10 @@ class Ticket(models.Model):
     diagnostics = models.TextField(_("diagnostics"), blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The last change the requester can see: a public message, a status whose customer label
+    # changed, a merge. Internal notes, assignment, priority, tags and queue moves leave it, so
+    # "my tickets" never hints that staff wrote something the customer cannot read.
+    customer_updated_at = models.DateTimeField(default=timezone.now)
     first_response_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -136,6 +145,9 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status", "-updated_at"], name="ticket_assignee"),
             models.Index(fields=["queue", "status", "-updated_at"], name="ticket_queue"),
             models.Index(fields=["requester", "-updated_at"], name="ticket_requester"),
+            models.Index(
+                fields=["requester", "-customer_updated_at", "-id"], name="ticket_requester_seen"
+            ),
             # Same directions as the "-priority" sort, so it is read in order (also serves the
             # priority filter with the default sort).
             models.Index(fields=["-priority", "-updated_at", "-id"], name="ticket_priority_upd"),

@@ -53,7 +53,8 @@ class TicketQuerySet(models.QuerySet):
         )
 
     def for_customer_list(self, user):
-        return self.visible_to(user).select_related("queue").order_by("-updated_at", "-id")
+        # by the last change the customer can see (an internal note does not move a ticket up)
+        return self.visible_to(user).select_related("queue").order_by("-customer_updated_at", "-id")
 
     def filtered(self, data: dict, *, user):
         """Apply the queue page's filters (validated by TicketFilterForm)."""

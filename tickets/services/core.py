@@ -24,6 +24,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
     TimeEntry,
+    customer_sees_change,
 )
 
 MAX_SUBJECT = 200
@@ -158,6 +159,7 @@ def create_ticket(
                 diagnostics=(diagnostics or "")[:MAX_BODY],
                 created_at=now,
                 updated_at=now,
+                customer_updated_at=now,
                 last_customer_activity_at=now,
                 submission_key=submission_key or None,
                 message_count=1,
@@ -309,6 +311,8 @@ def post_reply(
             target = Status.OPEN if old_status != Status.NEW else Status.NEW
         if target != old_status:
             fields.update(_status_fields(ticket, target, now))
+        if not internal or customer_sees_change(old_status, target):
+            fields["customer_updated_at"] = now
         if time_spent:
             fields["time_spent_minutes"] = ticket.time_spent_minutes + time_spent
             TimeEntry.objects.create(
@@ -381,6 +385,8 @@ def change_status(*, ticket: Ticket, actor, status: str, expected: str | None = 
         old = ticket.status
         fields = _status_fields(ticket, status, now)
         fields["updated_at"] = now
+        if customer_sees_change(old, status):
+            fields["customer_updated_at"] = now
         for name, value in fields.items():
             setattr(ticket, name, value)
         ticket.save(update_fields=list(fields))
@@ -645,8 +651,15 @@ def merge_tickets(*, source: Ticket, target: Ticket, actor) -> Ticket:
         )
         target.message_count = Message.objects.filter(ticket=target).count()
         target.time_spent_minutes += source.time_spent_minutes
-        target.updated_at = now
-        target.save(update_fields=["message_count", "time_spent_minutes", "updated_at"])
+        target.updated_at = target.customer_updated_at = now
+        target.save(
+            update_fields=[
+                "message_count",
+                "time_spent_minutes",
+                "updated_at",
+                "customer_updated_at",
+            ]
+        )
         target.tags.add(*source.tags.all())
         source.merged_into = target
         old = source.status
@@ -654,7 +667,7 @@ def merge_tickets(*, source: Ticket, target: Ticket, actor) -> Ticket:
         source.closed_at = now
         source.message_count = 0
         source.time_spent_minutes = 0
-        source.updated_at = now
+        source.updated_at = source.customer_updated_at = now
         source.save(
             update_fields=[
                 "merged_into",
@@ -663,6 +676,7 @@ def merge_tickets(*, source: Ticket, target: Ticket, actor) -> Ticket:
                 "message_count",
                 "time_spent_minutes",
                 "updated_at",
+                "customer_updated_at",
             ]
         )
         _event(source, actor, TicketEvent.Kind.MERGED, into=target.pk)
@@ -685,7 +699,7 @@ def auto_close_solved_tickets(*, now=None, days: int | None = None) -> int:
     for pk in ids:
         with transaction.atomic():
             updated = Ticket.objects.filter(pk=pk, status=Status.SOLVED).update(
-                status=Status.CLOSED, closed_at=now, updated_at=now
+                status=Status.CLOSED, closed_at=now, updated_at=now, customer_updated_at=now
             )
             if updated:
                 TicketEvent.objects.create(
