@@ -152,6 +152,19 @@ class ReplyForm(forms.Form):
     attachments = MultipleFileField(label=_("Attachments"))
     seen_message_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     confirm = forms.BooleanField(widget=forms.HiddenInput, required=False)
+    # Canned replies inserted into the body ("3,7"), filled in by the picker's script.
+    canned = forms.CharField(widget=forms.HiddenInput, required=False, max_length=200)
+
+    def clean_canned(self):
+        raw = (self.cleaned_data.get("canned") or "").strip()
+        if not raw:
+            return []
+        parts = [p.strip() for p in raw.split(",") if p.strip()]
+        if len(parts) > 20 or not all(p.isdigit() and len(p) <= 12 for p in parts):
+            # a hidden field shows no error of its own: say it above the form
+            self.add_error(None, _("The canned replies of this reply were garbled; send again."))
+            return []
+        return sorted({int(p) for p in parts})
 
     def clean_body(self):
         body = self.cleaned_data["body"]

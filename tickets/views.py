@@ -294,6 +294,7 @@ def reply(request, pk):
             new_status=data.get("new_status") or None,
             seen_message_id=data.get("seen_message_id"),
             confirmed=bool(data.get("confirm")),
+            canned_ids=data.get("canned") or [],
         )
     except ServiceError as error:
         if error.code == "collision":
@@ -469,13 +470,16 @@ def log_time(request, pk):
 
 
 @agent_required
-@require_POST
+@require_GET
 def canned_fill(request, pk, canned_pk):
-    """The canned reply's text with placeholders filled, for the reply box (htmx or JSON)."""
+    """The canned reply's text with placeholders filled, for the reply box. Reading it counts
+    nothing; the reply form sends the ids it inserted, counted when the reply is sent."""
     ticket = get_object_or_404(Ticket.objects.select_related("requester"), pk=pk)
     canned = get_object_or_404(CannedReply.objects.select_related("article"), pk=canned_pk)
-    text = services.use_canned_reply(canned=canned, ticket=ticket, agent=request.user)
-    return HttpResponse(text, content_type="text/plain; charset=utf-8")
+    text = services.fill_canned_reply(canned=canned, ticket=ticket, agent=request.user)
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"  # it holds the customer's name
+    return response
 
 
 @login_required

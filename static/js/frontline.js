@@ -79,11 +79,17 @@
     }
     if (event.target.matches("#canned-pick") && event.target.value) {
       var url = event.target.dataset.cannedUrl.replace(/\/0\/$/, "/" + event.target.value + "/");
-      var csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
-      // POST: inserting a canned reply counts a use, so it must not be a GET.
-      fetch(url, { method: "POST", headers: { "X-CSRFToken": csrf, "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      var picked = event.target.value;
+      // Reading the text counts nothing; the ids go with the reply and count when it is sent.
+      fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (text) {
+          var used = document.querySelector("#reply input[name=canned]");
+          if (used) {
+            var ids = used.value ? used.value.split(",") : [];
+            if (ids.indexOf(picked) < 0) ids.push(picked);
+            used.value = ids.join(",");
+          }
           var textarea = document.querySelector("#reply textarea");
           textarea.value = textarea.value ? textarea.value.replace(/\s*$/, "\n\n") + text : text;
           textarea.dispatchEvent(new Event("input", { bubbles: true }));

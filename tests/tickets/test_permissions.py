@@ -78,7 +78,7 @@ REQUESTS = {
     "time": ("post", lambda w: ticket_url("time", w), {"minutes": "5"}, {}),
     "presence": ("post", lambda w: ticket_url("presence", w), {"seen": "0"}, {}),
     "board-move": ("post", lambda w: ticket_url("board-move", w), {"status": "open"}, {}),
-    "canned-fill": ("post", lambda w: ticket_url("canned-fill", w, w.canned.pk), {}, {}),
+    "canned-fill": ("get", lambda w: ticket_url("canned-fill", w, w.canned.pk), {}, {}),
     "attachment": (
         "get",
         lambda w: w.public_attachment.get_absolute_url(),

@@ -734,10 +734,10 @@ def test_bulk_refuses_unknown_action_and_customers(three, agent, customer):
     assert {fresh(t).status for t in three} == {Status.NEW}
 
 
-# use_canned_reply --------------------------------------------------------------------------
+# canned replies ----------------------------------------------------------------------------
 
 
-def test_canned_reply_fills_placeholders_and_counts_use(ticket, agent):
+def test_canned_reply_fills_placeholders_and_counts_nothing(ticket, agent):
     canned = CannedReply.objects.create(
         title="Hello",
         body=(
@@ -745,15 +745,26 @@ def test_canned_reply_fills_placeholders_and_counts_use(ticket, agent):
             "{{ customer.password }} {{ nonsense }}. — {{ agent.first_name }}"
         ),
     )
-    text = services.use_canned_reply(canned=canned, ticket=ticket, agent=agent)
+    text = services.fill_canned_reply(canned=canned, ticket=ticket, agent=agent)
     unknown_left_as_is = "{{ customer.password }} {{ nonsense }}"
     assert text == f"Hi Carla, about #{ticket.pk}: " + unknown_left_as_is + ". — Alex"
     canned.refresh_from_db()
-    assert canned.use_count == 1
-    assert canned.last_used_at is not None
-    services.use_canned_reply(canned=canned, ticket=ticket, agent=agent)
-    canned.refresh_from_db()
-    assert canned.use_count == 2
+    assert canned.use_count == 0 and canned.last_used_at is None
+
+
+def test_a_canned_reply_counts_when_the_reply_holding_it_is_sent(ticket, agent, customer):
+    used = CannedReply.objects.create(title="A", body="x")
+    other = CannedReply.objects.create(title="B", body="y")
+    services.post_reply(ticket=ticket, author=agent, body="x", canned_ids=[used.pk, used.pk])
+    used.refresh_from_db()
+    assert used.use_count == 1 and used.last_used_at is not None
+    services.post_reply(ticket=ticket, author=agent, body="x again", canned_ids=[used.pk])
+    # a customer cannot count uses, and unknown ids are ignored
+    services.post_reply(ticket=ticket, author=customer, body="thanks", canned_ids=[other.pk, 999])
+    assert list(CannedReply.objects.order_by("title").values_list("use_count", flat=True)) == [
+        2,
+        0,
+    ]
 
 
 def test_canned_reply_appends_link_to_public_article_only(ticket, agent, settings):
@@ -772,16 +783,16 @@ def test_canned_reply_appends_link_to_public_article_only(ticket, agent, setting
     with_public = CannedReply.objects.create(title="A", body="See:", article=public)
     with_internal = CannedReply.objects.create(title="B", body="See:", article=internal)
 
-    text = services.use_canned_reply(canned=with_public, ticket=ticket, agent=agent)
+    text = services.fill_canned_reply(canned=with_public, ticket=ticket, agent=agent)
     link = f"{settings.SITE_URL}{public.get_absolute_url()}"
     assert text == f"See:\n\n[Put out a fire]({link})"
-    assert services.use_canned_reply(canned=with_internal, ticket=ticket, agent=agent) == "See:"
+    assert services.fill_canned_reply(canned=with_internal, ticket=ticket, agent=agent) == "See:"
 
 
 def test_customer_cannot_use_canned_reply(ticket, customer):
     canned = CannedReply.objects.create(title="A", body="x")
     with pytest.raises(ServiceError):
-        services.use_canned_reply(canned=canned, ticket=ticket, agent=customer)
+        services.fill_canned_reply(canned=canned, ticket=ticket, agent=customer)
     canned.refresh_from_db()
     assert canned.use_count == 0
 

@@ -753,15 +753,30 @@ def test_log_time_view_refuses_bad_minutes(agent_client, ticket):
     assert fresh(ticket).time_spent_minutes == 0
 
 
-def test_canned_fill_view_fills_and_counts(agent_client, ticket):
+def test_canned_fill_view_fills_and_sending_counts(agent_client, ticket):
     from tickets.models import CannedReply
 
     canned = CannedReply.objects.create(title="Hi", body="Hi {{ customer.first_name }}!")
-    response = agent_client.post(url("canned-fill", ticket.pk, canned.pk))
+    response = agent_client.get(url("canned-fill", ticket.pk, canned.pk))
     assert response.status_code == 200
     assert response.content.decode() == "Hi Carla!"
+    assert "no-store" in response["Cache-Control"]
+    canned.refresh_from_db()
+    assert canned.use_count == 0  # picked, not sent yet
+    sent = agent_client.post(
+        url("reply", ticket.pk), {"body": "Hi Carla!", "canned": f"{canned.pk}"}
+    )
+    assert sent.status_code == 302
     canned.refresh_from_db()
     assert canned.use_count == 1
+
+
+def test_garbled_canned_ids_are_refused_and_nothing_is_sent(agent_client, ticket):
+    before = ticket.messages.count()
+    response = agent_client.post(url("reply", ticket.pk), {"body": "Hi", "canned": "1;DROP"})
+    assert response.status_code == 400
+    assert "garbled" in response.content.decode()
+    assert ticket.messages.count() == before
 
 
 def test_tag_suggestions(agent_client, ticket, agent):

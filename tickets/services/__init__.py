@@ -11,13 +11,13 @@ from tickets.services.core import (  # noqa: F401
     change_status,
     claim_ticket,
     create_ticket,
+    fill_canned_reply,
     log_time,
     merge_tickets,
     post_reply,
     review_canned_reply,
     set_tags,
     update_properties,
-    use_canned_reply,
     validate_upload,
 )
 from tickets.services.queues import set_queue_agents  # noqa: F401

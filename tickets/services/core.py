@@ -219,9 +219,12 @@ def post_reply(
     seen_message_id: int | None = None,
     confirmed: bool = False,
     plain_text: bool = False,
+    canned_ids: Sequence[int] = (),
 ) -> Message:
     """Add a public reply or an internal note and keep the ticket's state in step.
     `plain_text` bodies (email) are shown as written, not read as Markdown.
+    `canned_ids`: canned replies the agent inserted into this message; each counts one use
+    when it is sent (inserting one and throwing the draft away counts nothing).
 
     Staff: the first public reply sets first_response_at; the status moves to `new_status`
     (pending, waiting on the customer, by default). Customers: a reply reopens the ticket.
@@ -313,6 +316,10 @@ def post_reply(
             fields.update(_status_fields(ticket, target, now))
         if not internal or customer_sees_change(old_status, target):
             fields["customer_updated_at"] = now
+        if canned_ids and is_staff:
+            CannedReply.objects.filter(pk__in=set(canned_ids)).update(
+                use_count=F("use_count") + 1, last_used_at=now
+            )
         if time_spent:
             fields["time_spent_minutes"] = ticket.time_spent_minutes + time_spent
             TimeEntry.objects.create(
@@ -735,16 +742,13 @@ def bulk_update(*, actor, tickets: Sequence[Ticket], action: str, value=None) ->
     return count
 
 
-def use_canned_reply(*, canned: CannedReply, ticket: Ticket, agent) -> str:
-    """Fill a canned reply's placeholders for this ticket and count the use."""
+def fill_canned_reply(*, canned: CannedReply, ticket: Ticket, agent) -> str:
+    """A canned reply's text with its placeholders filled for this ticket. Changes nothing:
+    the use is counted when the reply holding it is sent (post_reply's `canned_ids`)."""
     _require_agent(agent)
     from tickets.canned import fill_placeholders
 
-    text = fill_placeholders(canned, ticket=ticket, agent=agent)
-    CannedReply.objects.filter(pk=canned.pk).update(
-        use_count=F("use_count") + 1, last_used_at=timezone.now()
-    )
-    return text
+    return fill_placeholders(canned, ticket=ticket, agent=agent)
 
 
 def review_canned_reply(*, canned: CannedReply, actor) -> CannedReply:
