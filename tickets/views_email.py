@@ -1,17 +1,19 @@
 import hmac
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.roles import agent_required
 from helpdesk.services import ServiceError
 from tickets.models import InboundEmail, Queue, Ticket
-from tickets.services.email import store_inbound
+from tickets.services.email import accept_held_email, ignore_held_email, store_inbound
 
 # Room for the multipart envelope (boundaries, part headers) around a message at the limit.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -94,6 +96,10 @@ def original_email(request, pk, inbound_pk):
     """The untrimmed original of an emailed message, as text, for agents."""
     ticket = get_object_or_404(Ticket, pk=pk)
     row = get_object_or_404(InboundEmail, pk=inbound_pk, ticket=ticket)
+    return _raw_response(row)
+
+
+def _raw_response(row: InboundEmail) -> HttpResponse:
     if not row.raw:  # refused before storing: there are no bytes to show
         raise Http404
     try:
@@ -104,4 +110,72 @@ def original_email(request, pk, inbound_pk):
     response = HttpResponse(raw, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="message-{row.pk}.eml"'
     response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
     return response
+
+
+# Held mail: messages that named a ticket their sender is not part of ---------------------------
+
+HELD_PAGE = 25
+
+
+def _held_rows():
+    return InboundEmail.objects.filter(status=InboundEmail.Status.HELD).select_related(
+        "ticket", "queue"
+    )
+
+
+@agent_required
+@require_GET
+def held_list(request):
+    """Held messages, newest first: an agent adds each to the ticket it named, opens it as a
+    new ticket, or ignores it. Three queries whatever the number held."""
+    try:
+        page = max(1, min(int(request.GET.get("page", 1)), 10_000))
+    except ValueError:
+        page = 1
+    rows = list(
+        _held_rows().order_by("-received_at", "-id")[(page - 1) * HELD_PAGE :][: HELD_PAGE + 1]
+    )
+    return render(
+        request,
+        "tickets/held.html",
+        {"rows": rows[:HELD_PAGE], "page": page, "has_next": len(rows) > HELD_PAGE},
+    )
+
+
+@agent_required
+@require_GET
+def held_original(request, inbound_pk):
+    """A held message as it came, as text: read it before deciding."""
+    row = get_object_or_404(_held_rows(), pk=inbound_pk)
+    return _raw_response(row)
+
+
+@agent_required
+@require_POST
+def held_decide(request, inbound_pk):
+    """Accept a held message into the ticket it named, open it as a new ticket, or ignore it."""
+    row = get_object_or_404(InboundEmail, pk=inbound_pk)
+    decision = request.POST.get("decision")
+    try:
+        if decision == "accept":
+            row = accept_held_email(row=row, actor=request.user)
+            messages.success(request, _("Added to ticket #%(n)s.") % {"n": row.ticket_id})
+        elif decision == "new":
+            row = accept_held_email(row=row, actor=request.user, as_new_ticket=True)
+            messages.success(request, _("Opened as ticket #%(n)s.") % {"n": row.ticket_id})
+        elif decision == "ignore":
+            ignore_held_email(row=row, actor=request.user)
+            messages.success(request, _("Ignored. The message is kept, but nothing was added."))
+        else:
+            return HttpResponseBadRequest(_("Choose accept, new or ignore."))
+    except ServiceError as error:
+        messages.error(request, str(error))
+        return render(
+            request,
+            "tickets/held.html",
+            {"rows": list(_held_rows().order_by("-received_at", "-id")[:HELD_PAGE]), "page": 1},
+            status=409,
+        )
+    return redirect("tickets:held")

@@ -152,8 +152,9 @@ CASES = [
 ]
 
 
-# Mail ingestion has its own door and tests: a token-checked webhook and the raw original.
-NOT_IN_MATRIX = {"inbound-webhook", "original-email"}
+# Mail ingestion has its own door and tests: a token-checked webhook, the raw original and
+# held mail (tests/email/test_held.py checks every role there).
+NOT_IN_MATRIX = {"inbound-webhook", "original-email", "held", "held-original", "held-decide"}
 
 
 def test_matrix_covers_every_ticket_url(world):

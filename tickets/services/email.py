@@ -719,3 +719,19 @@ def accept_held_email(*, row: InboundEmail, actor, as_new_ticket: bool = False) 
         row.processed_at = timezone.now()
         row.save()
     return row
+
+
+def ignore_held_email(*, row: InboundEmail, actor) -> InboundEmail:
+    """An agent decides a held message belongs nowhere: it is kept (the raw mail stays
+    stored), marked ignored with who decided, and nothing reaches the ticket it named."""
+    if not actor.is_agent:
+        raise ServiceError(_("Only staff can decide about held messages."))
+    with transaction.atomic():
+        row = InboundEmail.objects.select_for_update().get(pk=row.pk)
+        if row.status != InboundEmail.Status.HELD:
+            raise ServiceError(_("This message is not held."))
+        row.status = InboundEmail.Status.IGNORED
+        row.reason = f"Ignored by {actor.display_name}. Held because: {row.reason}"[:2000]
+        row.processed_at = timezone.now()
+        row.save(update_fields=["status", "reason", "processed_at"])
+    return row
