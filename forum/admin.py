@@ -74,15 +74,26 @@ class ModerationLogAdmin(admin.ModelAdmin):
         return False
 
 
+# History and counted rows: an idea's status log, votes (the thread keeps their count) and
+# post revisions are written by forum.services only; here they are read.
 @admin.register(IdeaStatusChange)
-class IdeaStatusChangeAdmin(admin.ModelAdmin):
+class IdeaStatusChangeAdmin(ReadOnlyAdmin):
     list_display = ["thread", "new_status", "actor", "created_at"]
-    raw_id_fields = ["thread", "actor"]
-    readonly_fields = ["note_html"]
+    list_select_related = ["thread", "actor"]
 
 
-admin.site.register(Vote, raw_id_fields=["thread", "user"], list_display=["thread", "user"])
+@admin.register(Vote)
+class VoteAdmin(ReadOnlyAdmin):
+    list_display = ["thread", "user"]
+    list_select_related = ["thread", "user"]
+
+
+@admin.register(PostRevision)
+class PostRevisionAdmin(ReadOnlyAdmin):
+    list_display = ["post", "editor", "created_at"]
+    list_select_related = ["post", "editor"]
+
+
 admin.site.register(
     Subscription, raw_id_fields=["thread", "user"], list_display=["thread", "user", "is_active"]
 )
-admin.site.register(PostRevision, raw_id_fields=["post", "editor"])

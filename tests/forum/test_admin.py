@@ -80,3 +80,10 @@ def test_admin_cannot_add_threads_or_posts(client, admin, questions):
     client.force_login(admin)
     assert client.get(reverse("admin:forum_thread_add")).status_code == 403
     assert client.get(reverse("admin:forum_post_add")).status_code == 403
+
+
+@pytest.mark.parametrize("model", ["ideastatuschange", "vote", "postrevision"])
+def test_history_and_votes_are_read_only_in_the_admin(client, admin, model):
+    client.force_login(admin)
+    assert client.get(reverse(f"admin:forum_{model}_changelist")).status_code == 200
+    assert client.get(reverse(f"admin:forum_{model}_add")).status_code == 403
