@@ -39,6 +39,7 @@ from tickets.models import (
     Attachment,
     Channel,
     InboundEmail,
+    Mailbox,
     MailReference,
     Message,
     Queue,
@@ -297,15 +298,20 @@ def process_inbound_batch(inbound_ids) -> list[InboundEmail]:
 
 class _Batch:
     """What every message of a batch looks up the same way: our own addresses, the queues,
-    and how many messages each sender had processed in the last hour."""
+    the senders' accounts and how many messages each sender had processed in the last hour.
+    Read once per batch; `forget_failed()` drops what a rolled-back message added."""
 
     def __init__(self, rows):
         self.hour_ago = timezone.now() - timedelta(hours=1)
         self._own = None
         self._default_queue = None
-        queue_ids = {r.queue_id for r in rows} | {r.mailbox.queue_id for r in rows if r.mailbox}
+        self.mailboxes = Mailbox.objects.in_bulk({r.mailbox_id for r in rows if r.mailbox_id})
+        queue_ids = {r.queue_id for r in rows} | {m.queue_id for m in self.mailboxes.values()}
         self.queues = Queue.objects.in_bulk([q for q in queue_ids if q])
         senders = {r.from_address for r in rows if r.from_address}
+        # Addresses are stored lowercased; one stored otherwise is found by get_or_create.
+        self.users = {u.email: u for u in User.objects.filter(email__in=senders)}
+        self._new_users: dict[str, User] = {}
         self.recent = dict.fromkeys(senders, 0)
         self.recent.update(
             InboundEmail.objects.filter(
@@ -325,7 +331,8 @@ class _Batch:
         return self._own
 
     def queue_for(self, row) -> Queue | None:
-        queue_id = row.queue_id or (row.mailbox.queue_id if row.mailbox_id else None)
+        mailbox = self.mailboxes.get(row.mailbox_id)
+        queue_id = row.queue_id or (mailbox.queue_id if mailbox else None)
         if queue_id:
             return self.queues.get(queue_id) or Queue.objects.filter(pk=queue_id).first()
         if self._default_queue is None:
@@ -341,6 +348,18 @@ class _Batch:
             ).count()
         return self.recent[sender]
 
+    def customer(self, address: str, name: str = "") -> User:
+        """The account for an address, created without a password if new."""
+        user = self.users.get(address) or self._new_users.get(address)
+        if user is None:
+            user, created = get_or_create_customer(email=address, name=name)
+            (self._new_users if created else self.users)[address] = user
+        return user
+
+    def forget_failed(self) -> None:
+        """A message's savepoint rolled back: accounts it created are gone."""
+        self._new_users.clear()
+
     def count_processed(self, row) -> None:
         if row.status == InboundEmail.Status.PROCESSED and row.received_at >= self.hour_ago:
             self.recent[row.from_address] = self.recent_from(row.from_address) + 1
@@ -351,10 +370,10 @@ def _process_rows(ids: list[int], *, skip_locked: bool) -> list[InboundEmail]:
 
     try:
         with transaction.atomic():
+            # No joins here: Postgres cannot lock the nullable side of an outer join.
             rows = list(
                 InboundEmail.objects.select_for_update(skip_locked=skip_locked)
                 .filter(pk__in=ids)
-                .select_related("mailbox")
                 .order_by("pk")
             )
             todo = [row for row in rows if row.status == InboundEmail.Status.RECEIVED]
@@ -370,6 +389,18 @@ def _process_rows(ids: list[int], *, skip_locked: bool) -> list[InboundEmail]:
     return rows
 
 
+PROCESSED_FIELDS = [
+    "attempts",
+    "status",
+    "reason",
+    "ticket",
+    "result_message",
+    "processed_at",
+    "from_address",
+    "subject",
+]
+
+
 def _process_one(row: InboundEmail, batch: _Batch) -> None:
     row.attempts += 1
     try:
@@ -382,8 +413,9 @@ def _process_one(row: InboundEmail, batch: _Batch) -> None:
         row.status = InboundEmail.Status.FAILED
         row.reason = f"{error.__class__.__name__}: {error}"[:2000]
         row.ticket = row.result_message = None
+        batch.forget_failed()
     row.processed_at = timezone.now()
-    row.save()
+    row.save(update_fields=PROCESSED_FIELDS)
     batch.count_processed(row)
 
 
@@ -437,7 +469,7 @@ def _process(row: InboundEmail, batch: _Batch) -> None:
         return _finish(row, InboundEmail.Status.IGNORED, "This message is already on a ticket.")
 
     ticket, how = _find_ticket(parsed)
-    author = _author_for(sender, parsed.from_name)
+    author = batch.customer(sender, parsed.from_name or "")
     hold = _hold_reason(ticket, author, how, raw) if ticket is not None else ""
     if hold:
         _finish(row, InboundEmail.Status.HELD, hold, ticket=ticket)
@@ -457,14 +489,14 @@ def _process(row: InboundEmail, batch: _Batch) -> None:
         if message is not None:
             _remember_references(ticket, parsed, message_id)
             if may_add_followers:
-                _add_followers(ticket, author, parsed, own)
+                _add_followers(ticket, author, parsed, own, customer=batch.customer)
             return _finish(row, InboundEmail.Status.PROCESSED, "", ticket=ticket, message=message)
     queue = batch.queue_for(row)
     if queue is None:
         return _finish(row, InboundEmail.Status.FAILED, "No queue exists to put the ticket in.")
     ticket, first = _ticket_from_email(queue, author, parsed, message_id, follow_up=ticket)
     _remember_references(ticket, parsed, message_id)
-    _add_followers(ticket, author, parsed, own)
+    _add_followers(ticket, author, parsed, own, customer=batch.customer)
     if queue.send_acknowledgement:
         from tickets import tasks
 
@@ -637,10 +669,17 @@ def _store_email_attachments(message: Message, parsed) -> None:
 
 def _remember_references(ticket, parsed, message_id) -> None:
     if message_id:
-        MailReference.objects.get_or_create(message_id=message_id, defaults={"ticket": ticket})
+        # One statement (INSERT ... ON CONFLICT DO NOTHING): a known id keeps its ticket.
+        MailReference.objects.bulk_create(
+            [MailReference(message_id=message_id, ticket=ticket)], ignore_conflicts=True
+        )
 
 
-def _add_followers(ticket, author, parsed, own) -> None:
+def _customer(address: str, name: str = "") -> User:
+    return get_or_create_customer(email=address, name=name)[0]
+
+
+def _add_followers(ticket, author, parsed, own, customer=_customer) -> None:
     """Cc'd addresses on a participant's mail follow the ticket (staff and our own addresses
     excepted); only the newly added ones are recorded."""
     added = []
@@ -648,7 +687,7 @@ def _add_followers(ticket, author, parsed, own) -> None:
         address = address.lower()
         if not address or address == author.email or address in own or PLUS_TOKEN.search(address):
             continue
-        user, _created = get_or_create_customer(email=address)
+        user = customer(address)
         if (
             user.is_agent
             or user.pk == ticket.requester_id
