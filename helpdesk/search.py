@@ -596,7 +596,9 @@ def log_search(*, user, results: Results, kind: str = "") -> SearchLog:
     return SearchLog.objects.create(
         # Lower first, then cut: lowering can lengthen text ("İ" becomes two characters).
         query=results.query.lower()[: SearchLog._meta.get_field("query").max_length],
-        result_count=results.total,
+        # A relaxed search found nothing with every word: for "searches with no results"
+        # (the articles to write) it found nothing; what it showed had only some words.
+        result_count=0 if results.relaxed else results.total,
         role=role_of(user),
         kind_filter=kind or "",
     )

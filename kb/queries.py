@@ -229,68 +229,51 @@ def related_articles(*, article, user, limit=5):
     )
 
 
-def search_articles(*, user, query, limit=20):
-    """The docs search box, until the unified search lands: every word must appear in the
-    title, summary or body; titles rank first."""
-    from kb.models import Article
-
-    words = query_words(query) or query.lower().split()[:MAX_QUERY_WORDS]
-    if not words:
-        return []
-    qs = Article.objects.listed_for(user)
-    for word in words:
-        qs = qs.filter(
-            Q(title__icontains=word) | Q(summary__icontains=word) | Q(body__icontains=word)
-        )
-    score = Value(0)
-    for word in words:
-        score = score + Case(
-            When(title__icontains=word, then=Value(3)),
-            When(summary__icontains=word, then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-    return list(qs.for_list().annotate(score=score).order_by("-score", "-view_count")[:limit])
-
-
 def suggestions(query: str, *, limit=5) -> list[dict]:
-    """Up to `limit` public articles and answered community threads whose titles match the
-    words of `query`, best first (articles win ties). For the new-ticket form, whoever types:
-    only what a customer may read, so an agent screen-sharing shows nothing internal."""
+    """Up to `limit` public articles and answered community threads for what a customer types
+    as a ticket subject, ranked by the unified search (stemming, weights, every word or, if
+    nothing has them all, the most of them). For the new-ticket form, whoever types: only what
+    an anonymous reader may see, so an agent screen-sharing shows nothing internal.
+
+    Answered means the forum's accepted answer, or a staff reply (an official answer).
+    A fixed number of queries: the search, its entries' ids, the articles, the threads."""
     from forum.models import Thread
+    from helpdesk import search
+    from helpdesk.models import SearchEntry
     from kb.models import Article
 
-    words = query_words(query)
-    if not words:
+    if not query_words(query):
         return []
-    articles = (
-        Article.objects.public()
-        .matching_words(words)
+    nobody = AnonymousUser()
+    hits = [
+        h
+        for h in search.search(user=nobody, query=query, limit=limit * 3).hits
+        if h.kind in ("article", "thread")
+    ]
+    object_ids = dict(
+        SearchEntry.objects.filter(pk__in=[h.entry_id for h in hits]).values_list("pk", "object_id")
+    )
+    wanted = {
+        kind: [object_ids.get(h.entry_id) for h in hits if h.kind == kind]
+        for kind in ("article", "thread")
+    }
+    found_objects = {
+        "article": Article.objects.public()
+        .filter(pk__in=wanted["article"])
         .select_related("category")
         .only("id", "title", "slug", "summary", "category__name")
-        .order_by("-score", "-view_count", "title")[:limit]
-    )
-    match = Q()
-    score = Value(0)
-    for word in words:
-        match |= Q(title__icontains=word)
-        score = score + Case(
-            When(title__icontains=word, then=Value(2)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-    threads = (
-        # The forum's own rule for what an anonymous reader may see.
-        Thread.objects.visible_to(AnonymousUser())
-        .filter(Q(has_staff_reply=True) | Q(reply_count__gt=0))
-        .filter(match)
-        .annotate(score=score)
-        .only("id", "title", "reply_count", "has_staff_reply", "last_activity_at")
-        .order_by("-score", "-has_staff_reply", "-last_activity_at")[:limit]
-    )
-    found = [{"kind": "article", "score": a.score, "object": a} for a in articles]
-    found += [{"kind": "thread", "score": t.score, "object": t} for t in threads]
-    found.sort(key=lambda item: (-item["score"], item["kind"] != "article"))
+        .in_bulk(),
+        "thread": Thread.objects.visible_to(nobody)
+        .filter(pk__in=wanted["thread"])
+        .filter(Q(accepted_post__isnull=False) | Q(has_staff_reply=True))
+        .only("id", "title", "reply_count", "has_staff_reply", "accepted_post_id")
+        .in_bulk(),
+    }
+    found = []
+    for hit in hits:
+        obj = found_objects[hit.kind].get(object_ids.get(hit.entry_id))
+        if obj is not None:
+            found.append({"kind": hit.kind, "object": obj})
     return found[:limit]
 
 

@@ -415,3 +415,13 @@ def test_out_of_range_queue_filter_is_bad_input_not_an_error(client, content, ag
 def test_search_service_matches_nothing_for_an_impossible_queue(content, agent):
     assert search.search(user=agent, query="zebra", queue_id=10**20).total == 0
     assert search.search(user=agent, query="zebra", queue_id="x").total == 0
+
+
+def test_a_search_that_only_some_words_matched_counts_as_finding_nothing(content, customer):
+    from helpdesk import search as search_service
+
+    results = search_service.search(user=customer, query="zebra okta saml")
+    assert results.relaxed and results.total > 0
+    search_service.log_search(user=customer, results=results)
+    gaps = [row["query"] for row in search_service.searches_without_results()]
+    assert "zebra okta saml" in gaps

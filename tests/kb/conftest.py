@@ -10,6 +10,17 @@ from kb.models import Article
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
+
+@pytest.fixture(autouse=True)
+def _index_at_once(monkeypatch):
+    """The docs box and the ticket form's suggestions read the unified search index, which the
+    services update after commit; a test's transaction never commits, so index right away.
+    (tests/helpdesk/test_search.py covers the after-commit path itself.)"""
+    from helpdesk import search
+
+    monkeypatch.setattr(search, "schedule", lambda kind, pk: search.INDEXERS[kind](pk))
+
+
 # 1x1 transparent PNG and GIF, the smallest real images.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

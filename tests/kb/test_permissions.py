@@ -38,7 +38,7 @@ def test_lists_show_customers_only_published_public_articles(people, articles, c
         reverse("kb:index"),
         category.get_absolute_url(),
         reverse("kb:tag", args=["printer"]),
-        reverse("kb:index") + "?q=printer",
+        reverse("search") + "?q=printer&kind=article",
         reverse("home"),
     ]
     for url in pages:

@@ -546,3 +546,19 @@ def test_tags_are_shared_and_case_insensitive(agent, category):
     services.create_article(author=agent, category=category, title="A", body="x", tags=["Email"])
     services.create_article(author=agent, category=category, title="B", body="x", tags=["email"])
     assert Tag.objects.count() == 1
+
+
+def test_suggestions_use_the_search_engine_and_skip_member_only_answers(
+    make_article, customer, other_customer, answered_thread
+):
+    make_article("Labels print blank", summary="When the printer feeds labels but prints nothing")
+    # stemmed: "labelling"/"printing" find "labels"/"print"; the words need not all match
+    titles = [item["object"].title for item in queries.suggestions("labelling printing issue")]
+    assert "Labels print blank" in titles
+    # a thread whose only reply is another member's "me too" is not answered
+    thread = forum_services.start_thread(
+        author=customer, category=answered_thread.category, title="Labels smudge", body="?"
+    )
+    forum_services.post_reply(thread=thread, author=other_customer, body="Me too.")
+    titles = [item["object"].title for item in queries.suggestions("labels smudge")]
+    assert "Labels smudge" not in titles

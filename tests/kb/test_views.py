@@ -544,11 +544,20 @@ def test_subcategory_page_has_the_parent_in_its_breadcrumb(
 
 
 @pytest.mark.parametrize("q", ["paper jam", "PAPER", "tray", "the", "\x00x", "a" * 500])
-def test_search_never_fails_and_finds_by_words(client, public_article, q):
-    response = client.get(reverse("kb:index"), {"q": q})
+def test_docs_search_never_fails_and_finds_by_words(client, public_article, q):
+    # old /kb/?q= links land on the unified search, limited to articles
+    response = client.get(reverse("kb:index"), {"q": q}, follow=True)
     assert response.status_code == 200
+    assert response.redirect_chain[0][0].startswith(reverse("search") + "?")
+    assert "kind=article" in response.redirect_chain[0][0]
     if q in ("paper jam", "PAPER", "tray"):
-        assert public_article in response.context["articles"]
+        hits = response.context["results"].hits
+        assert [h.url for h in hits] == [public_article.get_absolute_url()]
+
+
+def test_the_docs_box_submits_to_the_unified_search(client, public_article):
+    html = client.get(reverse("kb:index")).content.decode()
+    assert f'action="{reverse("search")}"' in html and 'name="kind" value="article"' in html
 
 
 def test_sitemap_is_xml_with_lastmod(client, public_article):
