@@ -535,7 +535,8 @@ def test_suggestions_rank_title_matches_and_skip_unanswered_threads(
     make_article("Cleaning", summary="Wipe the printer head")
     found = queries.suggestions("my printer is jammed with paper")
     titles = [item["object"].title for item in found]
-    assert titles[0] == "Printer paper sizes"
+    # ranked by the search engine (bm25 on SQLite, ts_rank_cd on Postgres): near the top
+    assert "Printer paper sizes" in titles[:2]
     assert "Printer jams every morning" in titles
     assert "Printer smoke" not in titles
     assert queries.suggestions("the and how") == []
