@@ -242,12 +242,15 @@ def suggestions(query: str, *, limit=5) -> list[dict]:
     from helpdesk.models import SearchEntry
     from kb.models import Article
 
-    if not query_words(query):
+    words = query_words(query)
+    if not words:
         return []
     nobody = AnonymousUser()
+    # A subject is a sentence, not a search: any of its words may find the answer, and the
+    # engine ranks the ones that have more of them (and in titles) first.
     hits = [
         h
-        for h in search.search(user=nobody, query=query, limit=limit * 3).hits
+        for h in search.search(user=nobody, query=" or ".join(words), limit=limit * 3).hits
         if h.kind in ("article", "thread")
     ]
     object_ids = dict(
