@@ -3,6 +3,7 @@ import zoneinfo
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.timezone import now as tz_now
 from django.utils.translation import gettext_lazy as _
 
@@ -73,6 +74,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["email"]
+        indexes = [
+            # Senders are looked up case-insensitively (email__iexact is UPPER(email) = ...):
+            # without this, every inbound mail from a new address scans all users.
+            models.Index(Upper("email"), name="user_email_upper"),
+        ]
 
     def __str__(self):
         return self.display_name
