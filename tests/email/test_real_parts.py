@@ -179,8 +179,11 @@ def test_outbound_reply_reaches_a_real_smtp_server_with_threading_headers(
 def test_worker_killed_mid_processing_loses_nothing_and_duplicates_nothing(
     transactional_db, tmp_path, start_worker
 ):
+    from tickets.services.email import PROCESS_BATCH
+
     queue = Queue.objects.create(name="Support", slug="support", send_acknowledgement=False)
-    count = 40
+    # Several batches, so the kill lands while the worker is inside one (a batch commits whole).
+    count = PROCESS_BATCH * 6
     (tmp_path / "new").mkdir()
     for i in range(count):
         (tmp_path / "new" / f"{i:03}.eml").write_bytes(
@@ -192,12 +195,13 @@ def test_worker_killed_mid_processing_loses_nothing_and_duplicates_nothing(
     assert poll_maildir(tmp_path, queue=queue) == count  # stored; tasks queued
     worker = start_worker()
     wait_for(
-        lambda: InboundEmail.objects.filter(status="processed").count() >= 3,
+        lambda: InboundEmail.objects.filter(status="processed").count() >= PROCESS_BATCH,
         timeout=90,
-        message="a few processed",
+        message="a first batch processed",
     )
     worker.proc.send_signal(signal.SIGKILL)
     worker.proc.wait(timeout=20)
+    assert InboundEmail.objects.filter(status="processed").count() < count, "killed too late"
     # A new worker picks up what is left; the sweeper re-queues rows whose task was lost.
     start_worker()
     from tickets.tasks import requeue_stuck_inbound
