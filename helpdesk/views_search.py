@@ -53,8 +53,15 @@ def search_page(request):
         "kinds": SearchEntry.Kind.choices,
         "is_agent": is_agent(request.user),
     }
+    from tickets.models import CUSTOMER_STATUS, Status
+
+    # Ticket hits name their status as the reader knows it: agents the queue's words, the
+    # customer (who finds only their own tickets) "Waiting for you" and the like.
+    context["status_labels"] = (
+        dict(Status.choices) if is_agent(request.user) else dict(CUSTOMER_STATUS)
+    )
     if is_agent(request.user):
-        from tickets.models import Queue, Status
+        from tickets.models import Queue
 
         # Kind links and pages keep the agent's status and queue filters.
         filters = {"status": data.get("status") or "", "queue": data.get("queue") or ""}

@@ -425,3 +425,12 @@ def test_a_search_that_only_some_words_matched_counts_as_finding_nothing(content
     search_service.log_search(user=customer, results=results)
     gaps = [row["query"] for row in search_service.searches_without_results()]
     assert "zebra okta saml" in gaps
+
+
+def test_ticket_hits_name_the_status_in_the_readers_words(client, content, customer, agent):
+    client.force_login(customer)
+    html = client.get("/search/", {"q": "zebra invoice"}).content.decode()
+    assert ">Received</span>" in html and ">new</span>" not in html
+    client.force_login(agent)
+    html = client.get("/search/", {"q": "zebra invoice"}).content.decode()
+    assert ">New</span>" in html
