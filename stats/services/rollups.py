@@ -144,7 +144,7 @@ def rewrite_days(days, *, months=None) -> int:
         for (cube, day, queue, channel, agent, tag), s in sums.items()
     ]
     insert_rows(DailyRollup, ["day", *ROLLUP_COLUMNS], rows)
-    stats_cache.bump()
+    # rewrite_months moves the dashboard cache's generation on (stats.cache)
     rewrite_months({d.replace(day=1) for d in days} if months is None else months)
     return len(rows)
 
