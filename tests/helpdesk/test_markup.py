@@ -3,6 +3,7 @@
 import html
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -924,3 +925,146 @@ def test_non_ascii_headings_get_ascii_ids_matching_the_toc():
     for entry in toc:
         assert f'id="{entry["id"]}"' in html
     assert toc[2]["name"] == "Setup & <install>"
+
+
+# Plain text (email) without the sanitiser ----------------------------------------------------
+
+PLAIN_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "email"
+
+TRICKY_PLAIN = [
+    "",
+    "\n\n\n",
+    "just words.\nand a second line",
+    "quotes \" and ' and <b>tags</b> & &amp; &lt; &#x27; &nbsp; &bogus; &",
+    "tab\there, form\x0cfeed, bell\x07, escape\x1b, del\x7f, nul\x00, \x85\u2028\u2029",
+    "\ufffe \uffff \U0010ffff non-characters and \u200b zero width",
+    "see example.com now",
+    "a.b.c",
+    "end of sentence.Next sentence",
+    "mail me: someone@example.com",
+    "x@example.com",
+    "(https://example.com/path?a=1&b=2).",
+    "www.example.org, then",
+    'href="javascript:alert(1)"',
+    "javascript:alert(1)",
+    "data:text/html;base64,PHNjcmlwdD4=",
+    "ftp://files.example.net/x",
+    "ssh://host.example.io",
+    "file.txt and report.pdf and config.yaml and main.py",
+    "version 1.2.3 on node.js",
+    "v2.0.1-beta",
+    "<https://example.com>",
+    "'example.com'",
+    '"example.com"',
+    "a&example.com",
+    "<script>alert(1)</script>",
+    "1.5.2016 and 3.14",
+    "e.g. i.e. etc. U.S.A.",
+    "Dr.Who",
+    "\r\nwindows\r\nline\rendings\r\n\r\n\r\nparagraph",
+    "  indented\n    code-ish\n\n\n\n* bullets *stay* _as_ typed",
+]
+
+
+def _plain_reference(text: str) -> str:
+    """render_plain the long way: always through the linkifier and sanitiser."""
+    return markup._sanitised_plain(text) if text else ""
+
+
+def _shown(html_text: str) -> str:
+    """The text a browser shows for render_plain's HTML (line breaks as newlines)."""
+    shown = ParsedHtml(html_text.replace("<br>\n", "\n").replace("</p>\n<p>", "\n\n")).text
+    # The sanitiser leaves a control character beside a tab or space as it is: either way.
+    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", "?", shown).rstrip("\n")
+
+
+def _as_typed(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd").strip("\n")
+    text = re.sub(r"\n{2,}", "\n\n", text)
+    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", "?", text)
+
+
+@pytest.mark.parametrize("text", TRICKY_PLAIN)
+def test_render_plain_shortcut_matches_the_sanitiser(text):
+    assert markup.render_plain(text) == _plain_reference(text)
+    # Both ways show exactly what was typed (a typed "&lt;" stays "&lt;", not "<").
+    assert _shown(markup.render_plain(text)) == _as_typed(text)
+
+
+def test_render_plain_shortcut_matches_the_sanitiser_on_random_text():
+    import random
+
+    rng = random.Random(20261203)
+    pieces = [
+        "word",
+        " ",
+        "\n",
+        "\n\n",
+        ".",
+        ",",
+        "(",
+        ")",
+        "<",
+        ">",
+        "&",
+        '"',
+        "'",
+        "@",
+        ":",
+        "/",
+        "com",
+        "org",
+        "io",
+        "net",
+        "example",
+        "www",
+        "http",
+        "https",
+        "mailto",
+        "\t",
+        "\x0c",
+        "\x01",
+        "ü",
+        "é",
+        "日本",
+        "-",
+        "_",
+        "#",
+        "?",
+        "=",
+        "0",
+        "42",
+        "amp;",
+        "lt;",
+        "\u00a0",
+    ]
+    shortcut = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 40)))
+        assert markup.render_plain(text) == _plain_reference(text), repr(text)
+        assert _shown(markup.render_plain(text)) == _as_typed(text), repr(text)
+        shortcut += not markup._may_link(text) and not markup._INVISIBLE.search(text)
+    assert shortcut > 300  # the shortcut itself was exercised, not only the fallback
+
+
+def test_render_plain_shortcut_matches_the_sanitiser_on_the_email_corpus():
+    import importlib.util
+
+    from tests.conftest import missing_real_part
+    from tickets.mailparse import parse_message
+
+    if not (PLAIN_CORPUS / "check.py").is_file():
+        missing_real_part(f"email corpus not found at {PLAIN_CORPUS}")
+    spec = importlib.util.spec_from_file_location("email_corpus_check", PLAIN_CORPUS / "check.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    files = [Path(entry["_path"]) for entry in check.load_corpus(str(PLAIN_CORPUS), None)]
+    shortcut = 0
+    for path in files:
+        parsed = parse_message(path.read_bytes())
+        for text in {parsed.shown_text or "", parsed.body_text or ""}:
+            assert markup.render_plain(text) == _plain_reference(text), path.name
+            shortcut += (
+                bool(text) and not markup._may_link(text) and not markup._INVISIBLE.search(text)
+            )
+    assert shortcut > 20
