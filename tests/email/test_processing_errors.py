@@ -21,11 +21,11 @@ def _locked_once(monkeypatch, message="database is locked"):
     real = email_service._find_ticket
     calls = []
 
-    def find_ticket(parsed):
+    def find_ticket(parsed, batch):
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError(message)
-        return real(parsed)
+        return real(parsed, batch)
 
     monkeypatch.setattr(email_service, "_find_ticket", find_ticket)
     return calls
@@ -59,7 +59,7 @@ def test_processing_task_retries_a_database_lock(support_queue, monkeypatch):
 def test_other_processing_errors_are_still_recorded_as_failed(support_queue, monkeypatch):
     row = _stored(support_queue)
 
-    def broken(parsed):
+    def broken(parsed, batch):
         raise KeyError("no such thing")
 
     monkeypatch.setattr(email_service, "_find_ticket", broken)

@@ -180,6 +180,7 @@ def create_ticket(
             from tickets import tasks
 
             tasks.notify_on_commit(tasks.notify_new_ticket, ticket.pk)
+        ticket.first_message = message  # callers that store more on it need not read it back
     except IntegrityError:
         if submission_key:
             existing = _submitted_with(submission_key, requester)

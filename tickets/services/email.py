@@ -298,10 +298,46 @@ def process_inbound_batch(inbound_ids) -> list[InboundEmail]:
 
 class _Batch:
     """What every message of a batch looks up the same way: our own addresses, the queues,
-    the senders' accounts and how many messages each sender had processed in the last hour.
-    Read once per batch; `forget_failed()` drops what a rolled-back message added."""
+    the senders' accounts, how many messages each sender had processed in the last hour, and
+    which of the batch's Message-IDs (its own and those it answers) are already known.
+    Read once per batch; what a message adds is kept, unless its savepoint rolls back
+    (`forget_failed()`)."""
 
     def __init__(self, rows):
+        from tickets.mailparse import parse_message
+
+        # Parsed before the lookups, so that one query answers for every message's ids. A
+        # message that cannot be read or parsed fails on its turn, as it would alone.
+        self.parsed: dict[int, tuple[bytes, object] | Exception] = {}
+        for row in rows:
+            try:
+                raw = _read_raw(row)
+                self.parsed[row.pk] = (raw, parse_message(raw))
+            except Exception as error:  # noqa: BLE001 - recorded on the row on its turn
+                self.parsed[row.pk] = error
+        own_ids, ref_ids = set(), set()
+        for item in self.parsed.values():
+            if isinstance(item, tuple):
+                parsed = item[1]
+                own_ids.add(_normalise_message_id(parsed.message_id))
+                ref_ids.update(_normalise_message_id(i) for i in _referenced_ids(parsed))
+        own_ids.discard("")
+        ref_ids.discard("")
+        self.stored_ids = set(
+            Message.objects.filter(message_id__in=own_ids).values_list("message_id", flat=True)
+        )
+        self._checked_ids = own_ids
+        # Message-ID -> (order, ticket): the newest reference wins, as in _find_ticket.
+        self.references: dict[str, tuple[int, Ticket]] = {}
+        self._checked_refs = own_ids | ref_ids
+        tickets: dict[int, Ticket] = {}
+        for ref in MailReference.objects.filter(message_id__in=self._checked_refs).select_related(
+            "ticket"
+        ):
+            ticket = tickets.setdefault(ref.ticket_id, ref.ticket)
+            self.references[ref.message_id] = (ref.pk, ticket)
+        self._order = max((o for o, _t in self.references.values()), default=0)
+        self._undo: list = []
         self.hour_ago = timezone.now() - timedelta(hours=1)
         self._own = None
         self._default_queue = None
@@ -356,9 +392,59 @@ class _Batch:
             (self._new_users if created else self.users)[address] = user
         return user
 
+    def take(self, row) -> tuple[bytes, object]:
+        """The raw bytes and parsed message of a row (raises what reading or parsing raised)."""
+        item = self.parsed.pop(row.pk, None)
+        if item is None:
+            from tickets.mailparse import parse_message
+
+            raw = _read_raw(row)
+            return raw, parse_message(raw)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def message_stored(self, message_id: str) -> bool:
+        """Whether a message with this Message-ID is already on a ticket."""
+        if message_id in self._checked_ids:
+            return message_id in self.stored_ids
+        return Message.objects.filter(message_id=message_id).exists()
+
+    def add_stored(self, message_id: str | None) -> None:
+        if message_id and message_id in self._checked_ids and message_id not in self.stored_ids:
+            self.stored_ids.add(message_id)
+            self._undo.append(lambda: self.stored_ids.discard(message_id))
+
+    def reference(self, message_ids: list[str]) -> Ticket | None:
+        """The ticket of the newest known reference among `message_ids` (None if none)."""
+        if not set(message_ids) <= self._checked_refs:
+            ref = (
+                MailReference.objects.filter(message_id__in=message_ids)
+                .select_related("ticket")
+                .order_by("-pk")
+                .first()
+            )
+            return ref.ticket if ref else None
+        found = [self.references[i] for i in message_ids if i in self.references]
+        return max(found, key=lambda f: f[0])[1] if found else None
+
+    def add_reference(self, message_id: str, ticket: Ticket) -> None:
+        """`_remember_references` stored it (a known id keeps its ticket)."""
+        if message_id in self._checked_refs and message_id not in self.references:
+            self._order += 1
+            self.references[message_id] = (self._order, ticket)
+            self._undo.append(lambda: self.references.pop(message_id, None))
+
+    def commit_message(self) -> None:
+        """A message's savepoint was released: what it added stays."""
+        self._undo.clear()
+
     def forget_failed(self) -> None:
-        """A message's savepoint rolled back: accounts it created are gone."""
+        """A message's savepoint rolled back: accounts, ids and references it added are gone."""
         self._new_users.clear()
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
 
     def count_processed(self, row) -> None:
         if row.status == InboundEmail.Status.PROCESSED and row.received_at >= self.hour_ago:
@@ -406,6 +492,7 @@ def _process_one(row: InboundEmail, batch: _Batch) -> None:
     try:
         with transaction.atomic():
             _process(row, batch)
+        batch.commit_message()
     except OperationalError:
         raise  # out of the outer transaction too: it may be unusable now
     except Exception as error:  # noqa: BLE001 - recorded on the row for admins to retry
@@ -432,10 +519,7 @@ def _finish(row, status, reason="", ticket=None, message=None):
 
 
 def _process(row: InboundEmail, batch: _Batch) -> None:
-    from tickets.mailparse import parse_message
-
-    raw = _read_raw(row)
-    parsed = parse_message(raw)
+    raw, parsed = batch.take(row)
     sender = (parsed.from_address or "").lower()
     row.from_address = sender[:255]
     row.subject = (parsed.subject or "")[:255]
@@ -465,10 +549,10 @@ def _process(row: InboundEmail, batch: _Batch) -> None:
         )
 
     message_id = _normalise_message_id(parsed.message_id) or None
-    if message_id and Message.objects.filter(message_id=message_id).exists():
+    if message_id and batch.message_stored(message_id):
         return _finish(row, InboundEmail.Status.IGNORED, "This message is already on a ticket.")
 
-    ticket, how = _find_ticket(parsed)
+    ticket, how = _find_ticket(parsed, batch)
     author = batch.customer(sender, parsed.from_name or "")
     hold = _hold_reason(ticket, author, how, raw) if ticket is not None else ""
     if hold:
@@ -487,7 +571,7 @@ def _process(row: InboundEmail, batch: _Batch) -> None:
         may_add_followers = author.is_agent or _is_participant(ticket, author)
         message = _reply_from_email(ticket, author, parsed, message_id)
         if message is not None:
-            _remember_references(ticket, parsed, message_id)
+            _remember_references(ticket, parsed, message_id, batch)
             if may_add_followers:
                 _add_followers(ticket, author, parsed, own, customer=batch.customer)
             return _finish(row, InboundEmail.Status.PROCESSED, "", ticket=ticket, message=message)
@@ -495,7 +579,7 @@ def _process(row: InboundEmail, batch: _Batch) -> None:
     if queue is None:
         return _finish(row, InboundEmail.Status.FAILED, "No queue exists to put the ticket in.")
     ticket, first = _ticket_from_email(queue, author, parsed, message_id, follow_up=ticket)
-    _remember_references(ticket, parsed, message_id)
+    _remember_references(ticket, parsed, message_id, batch)
     _add_followers(ticket, author, parsed, own, customer=batch.customer)
     if queue.send_acknowledgement:
         from tickets import tasks
@@ -504,23 +588,21 @@ def _process(row: InboundEmail, batch: _Batch) -> None:
     return _finish(row, InboundEmail.Status.PROCESSED, "", ticket=ticket, message=first)
 
 
-def _find_ticket(parsed) -> tuple[Ticket | None, str]:
-    ids = [
+def _referenced_ids(parsed) -> list[str]:
+    return [
         i
         for i in ([parsed.in_reply_to] if parsed.in_reply_to else [])
         + list(parsed.references or [])
         if i
     ]
-    ids = [_normalise_message_id(i) for i in ids]
+
+
+def _find_ticket(parsed, batch: _Batch) -> tuple[Ticket | None, str]:
+    ids = [i for i in (_normalise_message_id(i) for i in _referenced_ids(parsed)) if i]
     if ids:
-        ref = (
-            MailReference.objects.filter(message_id__in=[i for i in ids if i])
-            .select_related("ticket")
-            .order_by("-pk")
-            .first()
-        )
-        if ref:
-            return ref.ticket, "references"
+        ticket = batch.reference(ids)
+        if ticket is not None:
+            return ticket, "references"
     recipients = (
         list(parsed.to or [])
         + list(parsed.cc or [])
@@ -633,7 +715,7 @@ def _ticket_from_email(queue, author, parsed, message_id, follow_up=None) -> tup
         message_id=message_id,
         plain_text=True,
     )
-    message = ticket.messages.order_by("id").first()
+    message = getattr(ticket, "first_message", None) or ticket.messages.order_by("id").first()
     _store_email_attachments(message, parsed)
     return ticket, message
 
@@ -667,12 +749,15 @@ def _store_email_attachments(message: Message, parsed) -> None:
         att.save()
 
 
-def _remember_references(ticket, parsed, message_id) -> None:
+def _remember_references(ticket, parsed, message_id, batch: _Batch | None = None) -> None:
     if message_id:
         # One statement (INSERT ... ON CONFLICT DO NOTHING): a known id keeps its ticket.
         MailReference.objects.bulk_create(
             [MailReference(message_id=message_id, ticket=ticket)], ignore_conflicts=True
         )
+        if batch is not None:
+            batch.add_reference(message_id, ticket)
+            batch.add_stored(message_id)
 
 
 def _customer(address: str, name: str = "") -> User:
