@@ -14,6 +14,7 @@ from email.utils import formataddr, make_msgid, parseaddr
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Min
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -81,7 +82,10 @@ def _send(
     )
     mail.attach_alternative(html, "text/html")
     sent = mail.send()
-    MailReference.objects.get_or_create(message_id=message_id, defaults={"ticket": ticket})
+    # One statement; an id already known (a redelivered staff reply) keeps its ticket.
+    MailReference.objects.bulk_create(
+        [MailReference(message_id=message_id, ticket=ticket)], ignore_conflicts=True
+    )
     return sent
 
 
@@ -99,21 +103,56 @@ def _customer_recipients(ticket: Ticket) -> list[str]:
     return [ticket.requester.email, *ticket.followers.values_list("email", flat=True)]
 
 
+def _nothing() -> int:
+    return 0
+
+
 def new_ticket(ticket_id: int) -> int:
     """Tell the queue's agents (or, for a queue without any, all staff) about a new ticket."""
-    ticket = Ticket.objects.select_related("requester", "queue").filter(pk=ticket_id).first()
-    if ticket is None:
-        return 0
-    first = ticket.messages.order_by("id").first()
-    agents = list(notified_agents(ticket.queue).order_by("pk").values_list("email", flat=True))
-    return _send(
-        ticket=ticket,
-        to=agents,
-        subject=_("New in %(queue)s: %(subject)s")
-        % {"queue": ticket.queue.name, "subject": ticket.subject},
-        template="agent_new_ticket",
-        context={"message": first, "url": ticket_url(ticket)},
-    )
+    return prepare_new_tickets([ticket_id])[ticket_id]()
+
+
+def prepare_new_tickets(ticket_ids) -> dict:
+    """`new_ticket` for many tickets at once: the tickets, each queue's agents and the first
+    messages are read together (one query each, the agents one per queue), and only for
+    tickets someone is told about. Returns {ticket id: a function that sends its mail}."""
+    ids = list(dict.fromkeys(ticket_ids))
+    tickets = Ticket.objects.select_related("requester", "queue").in_bulk(ids)
+    agents: dict[int, list[str]] = {}
+    for ticket in tickets.values():
+        if ticket.queue_id not in agents:
+            agents[ticket.queue_id] = list(
+                notified_agents(ticket.queue).order_by("pk").values_list("email", flat=True)
+            )
+    told = [pk for pk, ticket in tickets.items() if agents[ticket.queue_id]]
+    firsts = {}
+    if told:
+        first_ids = (
+            Message.objects.filter(ticket_id__in=told)
+            .order_by()
+            .values("ticket_id")
+            .annotate(first=Min("id"))
+            .values("first")
+        )
+        firsts = {
+            m.ticket_id: m
+            for m in Message.objects.select_related("author").filter(pk__in=first_ids)
+        }
+
+    def sender(ticket):
+        def send() -> int:
+            return _send(
+                ticket=ticket,
+                to=agents[ticket.queue_id],
+                subject=_("New in %(queue)s: %(subject)s")
+                % {"queue": ticket.queue.name, "subject": ticket.subject},
+                template="agent_new_ticket",
+                context={"message": firsts.get(ticket.pk), "url": ticket_url(ticket)},
+            )
+
+        return send
+
+    return {pk: sender(tickets[pk]) if pk in told else _nothing for pk in ids}
 
 
 def anonymous_ticket_link(ticket_id: int) -> int:
@@ -164,22 +203,37 @@ def customer_reply_from_staff(message_id: int) -> int:
 
 
 def assignee_customer_replied(message_id: int) -> int:
-    message = (
+    return prepare_assignee_replies([message_id])[message_id]()
+
+
+def prepare_assignee_replies(message_ids) -> dict:
+    """`assignee_customer_replied` for many customer messages, read with one query (an
+    unassigned ticket tells nobody). Returns {message id: a function that sends its mail}."""
+    ids = list(dict.fromkeys(message_ids))
+    messages = (
         Message.objects.select_related("ticket__assignee", "ticket__queue", "author")
-        .filter(pk=message_id, is_from_staff=False)
-        .first()
+        .filter(is_from_staff=False)
+        .in_bulk(ids)
     )
-    if message is None or message.ticket.assignee is None:
-        return 0
-    ticket = message.ticket
-    return _send(
-        ticket=ticket,
-        to=[ticket.assignee.email],
-        subject=_("%(author)s replied: %(subject)s")
-        % {"author": message.author, "subject": ticket.subject},
-        template="agent_customer_reply",
-        context={"message": message, "url": ticket_url(ticket)},
-    )
+
+    def sender(message):
+        ticket = message.ticket
+        if ticket.assignee is None:
+            return _nothing
+
+        def send() -> int:
+            return _send(
+                ticket=ticket,
+                to=[ticket.assignee.email],
+                subject=_("%(author)s replied: %(subject)s")
+                % {"author": message.author, "subject": ticket.subject},
+                template="agent_customer_reply",
+                context={"message": message, "url": ticket_url(ticket)},
+            )
+
+        return send
+
+    return {pk: sender(messages[pk]) if pk in messages else _nothing for pk in ids}
 
 
 def customer_ticket_solved(ticket_id: int) -> int:

@@ -126,11 +126,18 @@ def send_notifications(calls: list) -> int:
     """Notifications queued together (`notifications_together`), sent one after the other.
     One that fails is queued as its own task, which retries with backoff and records "could
     not send mail" on its ticket when retries run out; the others go on."""
+    try:
+        prepared = _prepared(calls)
+    except SoftTimeLimitExceeded:
+        for name, object_id in calls:
+            NOTIFICATION_TASKS[name].delay(object_id)
+        return 0
     sent = 0
     for position, (name, object_id) in enumerate(calls):
         task = NOTIFICATION_TASKS[name]
         try:
-            sent += task.run(object_id) or 0
+            send = prepared.get((name, object_id))
+            sent += (send() if send else task.run(object_id)) or 0
         except SoftTimeLimitExceeded:
             for rest_name, rest_id in calls[position:]:
                 NOTIFICATION_TASKS[rest_name].delay(rest_id)
@@ -139,6 +146,33 @@ def send_notifications(calls: list) -> int:
             logger.warning("%s(%s) failed; queued on its own", name, object_id, exc_info=True)
             task.delay(object_id)
     return sent
+
+
+def _prepared(calls: list) -> dict:
+    """{(task name, id): sender} for the kinds that read their rows together (new tickets,
+    customer replies): a batch of inbound mail then costs a few queries, not a few per mail.
+    A kind whose reading fails is sent one by one instead."""
+    batched = {
+        notify_new_ticket.name: notifications.prepare_new_tickets,
+        notify_assignee_of_customer_reply.name: notifications.prepare_assignee_replies,
+    }
+    ids: dict[str, list[int]] = {}
+    for name, object_id in calls:
+        if name in batched:
+            ids.setdefault(name, []).append(object_id)
+    out = {}
+    for name, object_ids in ids.items():
+        if len(object_ids) < 2:
+            continue
+        try:
+            senders = batched[name](object_ids)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception:  # noqa: BLE001 - each is then read and sent on its own
+            logger.warning("could not prepare %s together; one by one", name, exc_info=True)
+            continue
+        out.update(((name, object_id), send) for object_id, send in senders.items())
+    return out
 
 
 @shared_task
