@@ -337,6 +337,7 @@ class _Batch:
             ticket = tickets.setdefault(ref.ticket_id, ref.ticket)
             self.references[ref.message_id] = (ref.pk, ticket)
         self._order = max((o for o, _t in self.references.values()), default=0)
+        self._new_refs: dict[str, MailReference] = {}
         self._undo: list = []
         self.hour_ago = timezone.now() - timedelta(hours=1)
         self._own = None
@@ -417,23 +418,39 @@ class _Batch:
 
     def reference(self, message_ids: list[str]) -> Ticket | None:
         """The ticket of the newest known reference among `message_ids` (None if none)."""
-        if not set(message_ids) <= self._checked_refs:
-            ref = (
-                MailReference.objects.filter(message_id__in=message_ids)
-                .select_related("ticket")
-                .order_by("-pk")
-                .first()
-            )
-            return ref.ticket if ref else None
         found = [self.references[i] for i in message_ids if i in self.references]
+        unchecked = [i for i in message_ids if i not in self._checked_refs]
+        if unchecked:  # not read with the batch (in practice every id is)
+            found += [
+                (ref.pk, ref.ticket)
+                for ref in MailReference.objects.filter(message_id__in=unchecked).select_related(
+                    "ticket"
+                )
+            ]
         return max(found, key=lambda f: f[0])[1] if found else None
 
     def add_reference(self, message_id: str, ticket: Ticket) -> None:
-        """`_remember_references` stored it (a known id keeps its ticket)."""
-        if message_id in self._checked_refs and message_id not in self.references:
-            self._order += 1
-            self.references[message_id] = (self._order, ticket)
-            self._undo.append(lambda: self.references.pop(message_id, None))
+        """Remember that `message_id` belongs to `ticket` (a known id keeps its ticket); the
+        rows are written together by `finish()`."""
+        if message_id in self.references:
+            return
+        self._order += 1
+        self.references[message_id] = (self._order, ticket)
+        self._checked_refs.add(message_id)
+        self._new_refs[message_id] = MailReference(message_id=message_id, ticket=ticket)
+
+        def undo():
+            self.references.pop(message_id, None)
+            self._new_refs.pop(message_id, None)
+
+        self._undo.append(undo)
+
+    def finish(self, rows) -> None:
+        """Write what the batch's messages left for the end: their references (one INSERT ...
+        ON CONFLICT DO NOTHING) and every row's outcome (one UPDATE)."""
+        if self._new_refs:
+            MailReference.objects.bulk_create(self._new_refs.values(), ignore_conflicts=True)
+        InboundEmail.objects.bulk_update(rows, PROCESSED_FIELDS)
 
     def commit_message(self) -> None:
         """A message's savepoint was released: what it added stays."""
@@ -469,6 +486,7 @@ def _process_rows(ids: list[int], *, skip_locked: bool) -> list[InboundEmail]:
             with search_index.indexed_together(), tasks.notifications_together():
                 for row in todo:
                     _process_one(row, batch)
+                batch.finish(todo)
     except OperationalError as error:
         log.warning("inbound email %s: database busy, will retry: %s", ids, error)
         raise TransientError(f"Database busy while processing inbound email: {error}") from error
@@ -501,8 +519,7 @@ def _process_one(row: InboundEmail, batch: _Batch) -> None:
         row.reason = f"{error.__class__.__name__}: {error}"[:2000]
         row.ticket = row.result_message = None
         batch.forget_failed()
-    row.processed_at = timezone.now()
-    row.save(update_fields=PROCESSED_FIELDS)
+    row.processed_at = timezone.now()  # written with the batch's other rows (_Batch.finish)
     batch.count_processed(row)
 
 
@@ -750,14 +767,17 @@ def _store_email_attachments(message: Message, parsed) -> None:
 
 
 def _remember_references(ticket, parsed, message_id, batch: _Batch | None = None) -> None:
-    if message_id:
-        # One statement (INSERT ... ON CONFLICT DO NOTHING): a known id keeps its ticket.
-        MailReference.objects.bulk_create(
-            [MailReference(message_id=message_id, ticket=ticket)], ignore_conflicts=True
-        )
-        if batch is not None:
-            batch.add_reference(message_id, ticket)
-            batch.add_stored(message_id)
+    """Remember the message's id for its ticket (the message carrying it is stored too)."""
+    if not message_id:
+        return
+    if batch is not None:
+        batch.add_reference(message_id, ticket)
+        batch.add_stored(message_id)
+        return
+    # One statement (INSERT ... ON CONFLICT DO NOTHING): a known id keeps its ticket.
+    MailReference.objects.bulk_create(
+        [MailReference(message_id=message_id, ticket=ticket)], ignore_conflicts=True
+    )
 
 
 def _customer(address: str, name: str = "") -> User:
