@@ -1,6 +1,10 @@
 """State changes for accounts. Views, commands and tests all call these."""
 
+import operator
+from functools import reduce
+
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from helpdesk.models import Role, User
@@ -33,7 +37,26 @@ def get_or_create_customer(*, email: str, name: str = "") -> tuple[User, bool]:
     user = User.objects.filter(email__iexact=email).first()
     if user:
         return user, False
-    return User.objects.create_user(email=email, name=name.strip(), password=None), True
+    return create_customer(email=email, name=name), True
+
+
+def accounts_for(emails) -> dict[str, User]:
+    """The accounts of many addresses ({address lowercased: user}), matched as
+    get_or_create_customer matches one (case-insensitively); an address without an account is
+    left out. Two queries at most: exact addresses first (as they are stored), then the rest."""
+    wanted = {e.strip().lower() for e in emails if e and e.strip()}
+    found = {u.email.lower(): u for u in User.objects.filter(email__in=wanted)}
+    rest = wanted - found.keys()
+    if rest:
+        any_case = reduce(operator.or_, (Q(email__iexact=e) for e in sorted(rest)))
+        found.update((u.email.lower(), u) for u in User.objects.filter(any_case))
+    return found
+
+
+def create_customer(*, email: str, name: str = "") -> User:
+    """A new customer without a password, for an address known to have no account (see
+    accounts_for); the unique address refuses a second one."""
+    return User.objects.create_user(email=email.strip().lower(), name=name.strip(), password=None)
 
 
 def set_role(*, actor: User, user: User, role: str) -> User:

@@ -149,7 +149,9 @@ def create_ticket(
         validate_upload(upload)
     now = timezone.now()
     try:
-        with transaction.atomic():
+        # Inside a caller's transaction no savepoint of its own is needed (nothing below is
+        # caught and carried on from), except to recover from a double submit's IntegrityError.
+        with transaction.atomic(savepoint=bool(submission_key)):
             ticket = Ticket.objects.create(
                 subject=subject,
                 requester=requester,

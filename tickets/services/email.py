@@ -34,7 +34,12 @@ from django.utils.translation import gettext as _
 from helpdesk import search as search_index
 from helpdesk.celery import TransientError
 from helpdesk.models import User
-from helpdesk.services import ServiceError, get_or_create_customer
+from helpdesk.services import (
+    ServiceError,
+    accounts_for,
+    create_customer,
+    get_or_create_customer,
+)
 from tickets.models import (
     Attachment,
     Channel,
@@ -346,8 +351,16 @@ class _Batch:
         queue_ids = {r.queue_id for r in rows} | {m.queue_id for m in self.mailboxes.values()}
         self.queues = Queue.objects.in_bulk([q for q in queue_ids if q])
         senders = {r.from_address for r in rows if r.from_address}
-        # Addresses are stored lowercased; one stored otherwise is found by get_or_create.
-        self.users = {u.email: u for u in User.objects.filter(email__in=senders)}
+        # Everyone the batch may need an account for: senders and Cc'd addresses.
+        addresses = set(senders)
+        for item in self.parsed.values():
+            if isinstance(item, tuple):
+                parsed = item[1]
+                addresses.update(a.strip().lower() for a in [parsed.from_address or ""])
+                addresses.update(a.strip().lower() for a in parsed.cc or [])
+        addresses.discard("")
+        self.users = accounts_for(addresses)
+        self._checked_users = addresses
         self._new_users: dict[str, User] = {}
         self.recent = dict.fromkeys(senders, 0)
         self.recent.update(
@@ -387,9 +400,13 @@ class _Batch:
 
     def customer(self, address: str, name: str = "") -> User:
         """The account for an address, created without a password if new."""
+        address = address.strip().lower()
         user = self.users.get(address) or self._new_users.get(address)
         if user is None:
-            user, created = get_or_create_customer(email=address, name=name)
+            if address in self._checked_users:  # read with the batch: it has no account
+                user, created = create_customer(email=address, name=name), True
+            else:
+                user, created = get_or_create_customer(email=address, name=name)
             (self._new_users if created else self.users)[address] = user
         return user
 
@@ -454,6 +471,8 @@ class _Batch:
 
     def commit_message(self) -> None:
         """A message's savepoint was released: what it added stays."""
+        self.users.update(self._new_users)
+        self._new_users.clear()
         self._undo.clear()
 
     def forget_failed(self) -> None:
