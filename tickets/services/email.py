@@ -26,7 +26,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -467,7 +467,7 @@ class _Batch:
         ON CONFLICT DO NOTHING) and every row's outcome (one UPDATE)."""
         if self._new_refs:
             MailReference.objects.bulk_create(self._new_refs.values(), ignore_conflicts=True)
-        InboundEmail.objects.bulk_update(rows, PROCESSED_FIELDS)
+        _write_outcomes(rows)
 
     def commit_message(self) -> None:
         """A message's savepoint was released: what it added stays."""
@@ -522,6 +522,26 @@ PROCESSED_FIELDS = [
     "from_address",
     "subject",
 ]
+
+
+def _write_outcomes(rows) -> None:
+    """Every row's PROCESSED_FIELDS as one executemany of a plain UPDATE (pipelined by
+    psycopg, a loop in C on SQLite). QuerySet.bulk_update builds a CASE per field and row,
+    which cost more than the rest of the batch's writes together."""
+    fields = [InboundEmail._meta.get_field(name) for name in PROCESSED_FIELDS]
+    quote = connection.ops.quote_name
+    # Only model metadata is formatted in; every value is a parameter.
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
+        quote(InboundEmail._meta.db_table),
+        ", ".join(f"{quote(f.column)} = %s" for f in fields),
+        quote(InboundEmail._meta.pk.column),
+    )
+    params = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _process_one(row: InboundEmail, batch: _Batch) -> None:
