@@ -9,6 +9,8 @@ A redelivered task sends at worst once more; the repeat carries the same Message
 replies (stored on the message), which mail clients collapse.
 """
 
+import threading
+from contextlib import contextmanager
 from email.utils import formataddr, make_msgid, parseaddr
 
 from django.conf import settings
@@ -54,7 +56,11 @@ def _send(
     if not to:
         return 0
     message_id = message_id or make_msgid(domain=_domain())
-    earlier = _thread_ids(ticket, exclude=message_id)
+    earlier = _thread_ids(ticket, exclude=message_id) + [
+        r.message_id
+        for r in getattr(_references, "pending", None) or []
+        if r.ticket_id == ticket.pk and r.message_id != message_id
+    ]
     headers = {"Message-ID": message_id, "Reply-To": reply_address(ticket)}
     if auto:
         # Tells well-behaved auto-responders not to answer notifications (RFC 3834).
@@ -82,11 +88,33 @@ def _send(
     )
     mail.attach_alternative(html, "text/html")
     sent = mail.send()
-    # One statement; an id already known (a redelivered staff reply) keeps its ticket.
-    MailReference.objects.bulk_create(
-        [MailReference(message_id=message_id, ticket=ticket)], ignore_conflicts=True
-    )
+    reference = MailReference(message_id=message_id, ticket=ticket)
+    pending = getattr(_references, "pending", None)
+    if pending is not None:
+        pending.append(reference)
+    else:
+        # One statement; an id already known (a redelivered staff reply) keeps its ticket.
+        MailReference.objects.bulk_create([reference], ignore_conflicts=True)
     return sent
+
+
+_references = threading.local()
+
+
+@contextmanager
+def references_together():
+    """The Message-IDs of the mail sent inside the block are remembered with one statement at
+    its end (whatever happens), not one commit per mail (on Postgres each commit waits for
+    the disk). Until then a reply to one of them still finds its ticket by the signed
+    Reply-To address and the subject token."""
+    outer = getattr(_references, "pending", None)
+    _references.pending = pending = []
+    try:
+        yield
+    finally:
+        _references.pending = outer
+        if pending:
+            MailReference.objects.bulk_create(pending, ignore_conflicts=True)
 
 
 def ticket_url(ticket: Ticket) -> str:

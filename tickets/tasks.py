@@ -126,6 +126,11 @@ def send_notifications(calls: list) -> int:
     """Notifications queued together (`notifications_together`), sent one after the other.
     One that fails is queued as its own task, which retries with backoff and records "could
     not send mail" on its ticket when retries run out; the others go on."""
+    with notifications.references_together():
+        return _send_calls(calls)
+
+
+def _send_calls(calls: list) -> int:
     try:
         prepared = _prepared(calls)
     except SoftTimeLimitExceeded:

@@ -1,6 +1,7 @@
 """Notifications queued together (a batch of inbound mail) are read together and sent once
 each: a batch costs a few queries per kind, and a mail that fails does not resend the rest."""
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -106,3 +107,30 @@ def test_a_batch_that_cannot_be_read_together_is_sent_one_by_one(
     calls = [[tasks.notify_new_ticket.name, t.pk] for t in tickets]
     assert tasks.send_notifications.run(calls) == 2
     assert len(mailoutbox) == 2
+
+
+def test_mail_sent_together_is_remembered_for_threading(
+    customer, agent, queue, django_capture_on_commit_callbacks, mailoutbox
+):
+    from tickets.models import MailReference
+
+    tickets = _opened(customer, queue, 2, django_capture_on_commit_callbacks, mailoutbox)
+    known = set(MailReference.objects.values_list("message_id", flat=True))
+    calls = [[tasks.notify_new_ticket.name, t.pk] for t in tickets]
+    assert tasks.send_notifications.run(calls) == 2
+    sent = {m.extra_headers["Message-ID"] for m in mailoutbox}
+    assert set(MailReference.objects.values_list("message_id", flat=True)) - known == sent
+
+
+def test_references_are_written_even_when_sending_stops_half_way(
+    customer, agent, queue, django_capture_on_commit_callbacks, mailoutbox, monkeypatch
+):
+    from tickets import notifications
+    from tickets.models import MailReference
+
+    tickets = _opened(customer, queue, 2, django_capture_on_commit_callbacks, mailoutbox)
+    before = MailReference.objects.count()
+    with pytest.raises(RuntimeError), notifications.references_together():
+        notifications.new_ticket(tickets[0].pk)
+        raise RuntimeError("worker told to stop")
+    assert MailReference.objects.count() == before + 1
