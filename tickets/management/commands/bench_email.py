@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Max
 
 from helpdesk.celery import app as celery_app
@@ -102,6 +102,11 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         stored = poll_maildir(maildir, queue=queue)
         t_store = time.perf_counter() - t0
+        if not stored:
+            raise CommandError(
+                "Nothing new was stored: these messages are already in this database. "
+                "Run the email benchmark on a fresh one."
+            )
         ready_file = maildir / "worker-ready"
         env = {
             **os.environ,
