@@ -3,7 +3,7 @@ dashboard's located method must give the same numbers on the same data."""
 
 import random
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -12,7 +12,7 @@ from stats import percentiles as pct
 from stats import queries
 from stats.models import TicketFact
 from stats.queries import Filters, Group
-from tickets.models import Ticket
+from tickets.models import Queue, Ticket
 
 DAY = date(2025, 3, 3)
 
@@ -40,7 +40,8 @@ def test_buckets_are_monotonic_and_narrow():
 
 
 def facts_with(customer, queue, rows):
-    """rows: (first_response_seconds, resolution_seconds, assignee, channel) per ticket."""
+    """rows: (first_response_seconds, resolution_seconds, assignee, channel[, queue]) per
+    ticket; the queue is `queue` unless the row names one."""
     created = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
     tickets = Ticket.objects.bulk_create(
         [
@@ -49,11 +50,11 @@ def facts_with(customer, queue, rows):
         ]
     )
     facts = []
-    for t, (frt, res, assignee, channel) in zip(tickets, rows, strict=True):
+    for t, (frt, res, assignee, channel, *in_queue) in zip(tickets, rows, strict=True):
         facts.append(
             TicketFact(
                 ticket=t,
-                queue_id=queue.pk,
+                queue_id=(in_queue or [queue])[0].pk,
                 channel=channel,
                 assignee_id=assignee,
                 created_at=created,
@@ -102,21 +103,24 @@ def test_postgres_uses_percentile_cont(customer, queue, django_assert_num_querie
         assert "row_number" in sql
 
 
+def hist(vals):
+    return dict(Counter(pct.bucket_of(v) for v in vals))
+
+
 @pytest.mark.parametrize("limit", [0, 10**9], ids=["located", "database"])
 def test_dashboard_percentiles_equal_python_per_group(
     limit, customer, queue, agent, other_agent, monkeypatch
 ):
     monkeypatch.setattr(queries, "EXACT_SQL_LIMIT", limit)
+    billing = Queue.objects.create(name="Billing", slug="billing")
     rng = random.Random(3)
     rows = []
     for i in range(400):
         frt = rng.choice([None, rng.randint(0, 3 * 86400), rng.choice([60, 600, 601])])
         res = rng.choice([None, rng.randint(0, 30 * 86400)])
-        rows.append((frt, res, [agent.pk, other_agent.pk, None][i % 3], ["web", "email"][i % 2]))
+        who = [agent.pk, other_agent.pk, None][i % 3]
+        rows.append((frt, res, who, ["web", "email"][i % 2], [queue, billing][i % 5 == 0]))
     facts_with(customer, queue, rows)
-
-    def hist(vals):
-        return dict(Counter(pct.bucket_of(v) for v in vals))
 
     groups, expected = [], {}
     selections = {("all", "all"): lambda r: True}
@@ -124,6 +128,8 @@ def test_dashboard_percentiles_equal_python_per_group(
         selections[("agent", a)] = lambda r, a=a: r[2] == a
     for c in ("web", "email"):
         selections[("channel", c)] = lambda r, c=c: r[3] == c
+    for q in (queue, billing):
+        selections[("queue", q.pk)] = lambda r, q=q: r[4] == q
     for (kind, key), pick in selections.items():
         for metric, idx in (("frt", 0), ("res", 1)):
             vals = [r[idx] for r in rows if pick(r) and r[idx] is not None]
@@ -140,26 +146,90 @@ def test_located_percentiles_read_one_query(
     monkeypatch.setattr(queries, "EXACT_SQL_LIMIT", 0)
     values = list(range(0, 100_000, 97))
     facts_with(customer, queue, [(v, v * 3, agent.pk, "web") for v in values])
-    hist = dict(Counter(pct.bucket_of(v) for v in values))
-    hist3 = dict(Counter(pct.bucket_of(v * 3) for v in values))
     groups = [
-        Group("all", "all", "frt", hist),
-        Group("all", "all", "res", hist3),
-        Group(agent.pk, "agent", "frt", hist),
+        Group("all", "all", "frt", hist(values)),
+        Group("all", "all", "res", hist([v * 3 for v in values])),
+        Group(agent.pk, "agent", "frt", hist(values)),
     ]
     with django_assert_num_queries(1):
         found = queries.percentiles(Filters(start=DAY, end=DAY), groups)
     assert found[("all", "all", "res")][0.9] == sorted_python([v * 3 for v in values], 0.9)
 
 
-def test_stale_histograms_fall_back_to_an_exact_answer(customer, queue, agent, monkeypatch):
-    """While a rebuild is half way the rollups and the facts disagree: never a wrong number."""
+def test_each_metric_counts_only_its_own_days(
+    customer, queue, agent, monkeypatch, django_assert_num_queries
+):
+    """One pass reads both metrics: a ticket answered in the range but resolved before it
+    counts for the first response only, and the other way round."""
     monkeypatch.setattr(queries, "EXACT_SQL_LIMIT", 0)
-    facts_with(customer, queue, [(v, None, agent.pk, "web") for v in (60, 120, 180)])
-    stale = {pct.bucket_of(60): 2}  # one value short
+    # Few buckets, so that the tickets of the other day fall into the buckets being read.
+    rows = [(3600 + 3 * i, 86400 + 97 * i, agent.pk, "web") for i in range(40)]
+    facts_with(customer, queue, rows)
+    before = DAY - timedelta(days=1)
+    TicketFact.objects.filter(first_response_seconds__gte=3600 + 3 * 30).update(resolved_day=before)
+    TicketFact.objects.filter(first_response_seconds__lt=3600 + 3 * 8).update(
+        first_response_day=before
+    )
+    frt = [r[0] for r in rows[8:]]
+    res = [r[1] for r in rows[:30]]
+    assert len(hist(frt)) <= 2 and len(hist(res)) <= 2
+    groups = [
+        Group("all", "all", "frt", hist(frt)),
+        Group("all", "all", "res", hist(res)),
+        Group(agent.pk, "agent", "frt", hist(frt)),
+        Group("web", "channel", "res", hist(res)),
+    ]
+    with django_assert_num_queries(1) as captured:
+        found = queries.percentiles(Filters(start=DAY, end=DAY), groups)
+    assert "UNION" not in captured.captured_queries[0]["sql"].upper()
+    for g in groups:
+        vals = frt if g.metric == "frt" else res
+        assert found[(g.kind, g.key, g.metric)] == {p: sorted_python(vals, p) for p in (0.5, 0.9)}
+
+
+@pytest.mark.parametrize("facts_have", [3, 5], ids=["more-facts", "fewer-facts"])
+def test_stale_histograms_fall_back_to_an_exact_answer(
+    facts_have, customer, queue, agent, monkeypatch
+):
+    """While a rebuild is half way the rollups and the facts disagree: never a wrong number.
+    The rollups say four values; the facts have one more (the bucket's size differs) or one
+    fewer (a needed rank is not there at all)."""
+    monkeypatch.setattr(queries, "EXACT_SQL_LIMIT", 0)
+    values = [60, 120, 180, 240, 300][:facts_have]
+    facts_with(customer, queue, [(v, None, agent.pk, "web") for v in values])
+    stale = {pct.bucket_of(60): 4}
     found = queries.percentiles(
         Filters(start=DAY, end=DAY),
         [Group("all", "all", "frt", stale), Group(agent.pk, "agent", "frt", stale)],
     )
-    assert found[("all", "all", "frt")] == {0.5: 120.0, 0.9: 168.0}
+    assert found[("all", "all", "frt")] == {p: sorted_python(values, p) for p in (0.5, 0.9)}
     assert found[("agent", agent.pk, "frt")] == {0.5: None, 0.9: None}
+
+
+def test_one_stale_group_leaves_the_others_exact(customer, queue, agent, other_agent, monkeypatch):
+    monkeypatch.setattr(queries, "EXACT_SQL_LIMIT", 0)
+    billing = Queue.objects.create(name="Billing", slug="billing")
+    rows = [(60 * i, 600 * i, agent.pk, "web", queue) for i in range(1, 30)]
+    rows += [(61 * i, 610 * i, other_agent.pk, "email", billing) for i in range(1, 20)]
+    facts_with(customer, queue, rows)
+
+    def group(kind, key, metric, pick):
+        vals = [r[0 if metric == "frt" else 1] for r in rows if pick(r)]
+        return Group(key, kind, metric, hist(vals)), {p: sorted_python(vals, p) for p in (0.5, 0.9)}
+
+    fine = [
+        group("all", "all", "frt", lambda r: True),
+        group("all", "all", "res", lambda r: True),
+        group("agent", agent.pk, "frt", lambda r: r[2] == agent.pk),
+        group("channel", "email", "res", lambda r: r[3] == "email"),
+        group("queue", queue.pk, "res", lambda r: r[4] == queue),
+    ]
+    # The other agent's rollups still count a response the facts no longer have, in the
+    # bucket of its median.
+    stale, _right = group("agent", other_agent.pk, "frt", lambda r: r[2] == other_agent.pk)
+    median_bucket, _offset = pct.locate(stale.hist, 9)
+    stale.hist[median_bucket] += 1
+    found = queries.percentiles(Filters(start=DAY, end=DAY), [g for g, _e in fine] + [stale])
+    for g, expected in fine:
+        assert found[(g.kind, g.key, g.metric)] == expected
+    assert found[("agent", other_agent.pk, "frt")] == {0.5: None, 0.9: None}
