@@ -11,9 +11,17 @@ STEP_SECONDS = 60
 
 @shared_task
 def refresh_stats() -> dict:
-    """Beat, every minute: fold changed tickets into the rollups; wake stalled rebuilds."""
+    """Beat, every minute: fold changed tickets into the rollups; wake stalled rebuilds. When
+    the statistics changed, the dashboard's standard ranges are computed right away
+    (`report.warm_dashboard`), so nobody waits for them on their first view."""
+    from stats import cache
+    from stats.report import warm_dashboard
+
+    before = cache.generation()
     result = services.refresh_stats()
     services.resume_stalled_jobs()
+    if cache.generation() != before:
+        result["warmed"] = warm_dashboard()
     return result
 
 
@@ -22,6 +30,10 @@ def run_rebuild_job(job_id: int) -> int:
     job = services.advance_rebuild(job_id, max_seconds=STEP_SECONDS)
     if job.is_active:
         run_rebuild_job.delay(job_id)
+    else:
+        from stats.report import warm_dashboard
+
+        warm_dashboard()
     return job.percent
 
 

@@ -78,3 +78,44 @@ def test_bump_moves_the_generation_on(db):
     before = stats_cache.generation()
     stats_cache.bump()
     assert stats_cache.generation() != before
+
+
+def _last_days(n: int) -> dict:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from stats.services.facts import report_tz
+
+    today = timezone.now().astimezone(report_tz()).date()
+    return {"start": (today - timedelta(days=n - 1)).isoformat(), "end": today.isoformat()}
+
+
+def test_a_refresh_that_changes_something_computes_the_standard_ranges(
+    clock, admin, customer, agent, queue
+):
+    from stats import tasks as stats_tasks
+
+    populate(clock, customer, [agent], [queue], 3)
+    clock.set(2025, 3, 20, 9, 0)
+    c = client_for(admin)
+    services.create_ticket(
+        requester=customer, subject="One more", body="Help", queue=queue, channel=Channel.WEB
+    )
+    result = stats_tasks.refresh_stats.run()
+    assert result["warmed"] == 4  # the presets: 7, 30 (also the default), 90 and 365 days
+    for days in (7, 30, 90, 365):
+        reads, page = queries_for(c, _last_days(days))
+        assert reads == 0, days  # the first view reads no rollups or facts
+    assert created_on_page(page) == "4"
+    # A range no refresh computes is read on request, and shows the same numbers.
+    reads, page = queries_for(c, {"start": "2024-03-01", "end": "2025-03-20"})
+    assert reads > 0 and created_on_page(page) == "4"
+
+
+def test_a_refresh_that_changes_nothing_computes_nothing(clock, admin, customer, agent, queue):
+    from stats import tasks as stats_tasks
+
+    populate(clock, customer, [agent], [queue], 2)
+    stats_tasks.refresh_stats.run()
+    assert "warmed" not in stats_tasks.refresh_stats.run()
