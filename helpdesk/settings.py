@@ -147,6 +147,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            # Past MAX_ENTRIES the file cache deletes a third of its files at random; the
+            # default 300 is fewer than a few dashboard refreshes' sections (stats.cache).
+            "OPTIONS": {"MAX_ENTRIES": 5000},
         }
     }
 
