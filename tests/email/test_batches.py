@@ -23,27 +23,29 @@ def _store_again(queue, first, **mail):
     return _store(queue, **mail)
 
 
+def _opened_answered_and_resent(queue, subject, tag):
+    """A new mail, a reply to it, and the new mail again from another source (the same
+    Message-ID), stored for one batch."""
+    first = _store(queue, subject=subject, message_id=f"<{tag}1@example.com>")
+    reply = _store(
+        queue,
+        subject=f"Re: {subject}",
+        message_id=f"<{tag}2@example.com>",
+        in_reply_to=f"<{tag}1@example.com>",
+        references=f"<{tag}1@example.com>",
+    )
+    again = _store_again(
+        queue, first, subject=subject, message_id=f"<{tag}1@example.com>", sender="x@example.com"
+    )
+    return first, reply, again
+
+
 def _statuses(rows):
     return [InboundEmail.objects.get(pk=r.pk).status for r in rows]
 
 
 def test_a_reply_in_the_same_batch_joins_the_ticket_opened_before_it(support_queue):
-    first = _store(support_queue, subject="Printer", message_id="<p1@example.com>")
-    reply = _store(
-        support_queue,
-        subject="Re: Printer",
-        message_id="<p2@example.com>",
-        in_reply_to="<p1@example.com>",
-        references="<p1@example.com>",
-    )
-    # The same Message-ID from another source arrives in the same batch.
-    again = _store_again(
-        support_queue,
-        first,
-        subject="Printer",
-        message_id="<p1@example.com>",
-        sender="x@example.com",
-    )
+    first, reply, again = _opened_answered_and_resent(support_queue, "Printer", "p")
     process_inbound_batch([first.pk, reply.pk, again.pk])
     assert _statuses([first, reply, again]) == ["processed", "processed", "ignored"]
     ticket = Ticket.objects.get()
@@ -57,20 +59,7 @@ def test_a_reply_in_the_same_batch_joins_the_ticket_opened_before_it(support_que
 def test_what_a_failed_message_added_is_forgotten_by_the_rest_of_the_batch(
     support_queue, monkeypatch
 ):
-    first = _store(support_queue, subject="Broken", message_id="<b1@example.com>")
-    reply = _store(
-        support_queue,
-        subject="Re: Broken",
-        message_id="<b2@example.com>",
-        in_reply_to="<b1@example.com>",
-    )
-    resent = _store_again(
-        support_queue,
-        first,
-        subject="Broken",
-        message_id="<b1@example.com>",
-        sender="x@example.com",
-    )
+    first, reply, resent = _opened_answered_and_resent(support_queue, "Broken", "b")
     real = email_service._add_followers
     calls = []
 
