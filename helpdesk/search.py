@@ -13,7 +13,6 @@ rows and their own tickets, staff everything. Nothing is filtered in Python afte
 
 import html
 import re
-import threading
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from django.utils import timezone
 from helpdesk.models import SearchEntry, SearchLog
 from helpdesk.params import parse_id
 from helpdesk.roles import is_agent
+from helpdesk.together import Collector
 
 MAX_QUERY = 200
 MAX_BODY_CHARS = 20_000
@@ -202,14 +202,14 @@ def index_tickets(ticket_ids) -> None:
 INDEXERS = {"article": index_article, "thread": index_thread, "ticket": index_ticket}
 
 
-_together = threading.local()
+_together = Collector(set)
 
 
 def schedule(kind: str, object_id: int) -> None:
     """Re-index after the current transaction commits (cheap: one row, done inline). Several
     changes to one item in one transaction re-index it once."""
     key = (kind, object_id)
-    pending = getattr(_together, "pending", None)
+    pending = _together.pending
     if pending is not None:
         # Counted only if the change's own savepoint commits, like any on-commit callback.
         transaction.on_commit(lambda: pending.add(key))
@@ -232,13 +232,8 @@ def schedule(kind: str, object_id: int) -> None:
 def indexed_together():
     """Use inside transaction.atomic(): the items the block schedules are re-indexed together
     after the commit (tickets with one upsert for all; see index_tickets), not one by one."""
-    pending: set = set()
-    outer = getattr(_together, "pending", None)
-    _together.pending = pending
-    try:
+    with _together.block() as pending:
         yield
-    finally:
-        _together.pending = outer
     transaction.on_commit(lambda: _index_together(pending))
 
 

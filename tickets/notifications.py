@@ -9,7 +9,6 @@ A redelivered task sends at worst once more; the repeat carries the same Message
 replies (stored on the message), which mail clients collapse.
 """
 
-import threading
 from contextlib import contextmanager
 from email.utils import formataddr, make_msgid, parseaddr
 
@@ -22,6 +21,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from helpdesk.together import Collector
 from tickets.models import MailReference, Message, Ticket
 from tickets.queries import notified_agents
 
@@ -58,7 +58,7 @@ def _send(
     message_id = message_id or make_msgid(domain=_domain())
     earlier = _thread_ids(ticket, exclude=message_id) + [
         r.message_id
-        for r in getattr(_references, "pending", None) or []
+        for r in _references.pending or []
         if r.ticket_id == ticket.pk and r.message_id != message_id
     ]
     headers = {"Message-ID": message_id, "Reply-To": reply_address(ticket)}
@@ -89,7 +89,7 @@ def _send(
     mail.attach_alternative(html, "text/html")
     sent = mail.send()
     reference = MailReference(message_id=message_id, ticket=ticket)
-    pending = getattr(_references, "pending", None)
+    pending = _references.pending
     if pending is not None:
         pending.append(reference)
     else:
@@ -98,7 +98,7 @@ def _send(
     return sent
 
 
-_references = threading.local()
+_references = Collector()
 
 
 @contextmanager
@@ -107,14 +107,12 @@ def references_together():
     its end (whatever happens), not one commit per mail (on Postgres each commit waits for
     the disk). Until then a reply to one of them still finds its ticket by the signed
     Reply-To address and the subject token."""
-    outer = getattr(_references, "pending", None)
-    _references.pending = pending = []
-    try:
-        yield
-    finally:
-        _references.pending = outer
-        if pending:
-            MailReference.objects.bulk_create(pending, ignore_conflicts=True)
+    with _references.block() as pending:
+        try:
+            yield
+        finally:
+            if pending:
+                MailReference.objects.bulk_create(pending, ignore_conflicts=True)
 
 
 def ticket_url(ticket: Ticket) -> str:

@@ -2,7 +2,6 @@
 
 import logging
 import smtplib
-import threading
 from contextlib import contextmanager
 
 from celery import shared_task
@@ -10,6 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, transaction
 
 from helpdesk.celery import FrontlineTask
+from helpdesk.together import Collector
 from tickets import notifications, services
 
 logger = logging.getLogger(__name__)
@@ -84,14 +84,14 @@ NOTIFICATION_TASKS = {
         send_acknowledgement,
     )
 }
-_together = threading.local()
+_together = Collector()
 
 
 def notify_on_commit(task, object_id: int) -> None:
     """Queue a notification task once the transaction commits (never for a rolled-back
     change, savepoints included). Inside `notifications_together()` it waits for the block's
     other notifications and goes out with them as one task."""
-    pending = getattr(_together, "pending", None)
+    pending = _together.pending
     if pending is None:
         transaction.on_commit(lambda: task.delay(object_id))
     else:
@@ -103,13 +103,8 @@ def notifications_together():
     """Use inside transaction.atomic(): the notifications the block queues are sent by one
     `send_notifications` task after the commit instead of one task each (a batch of inbound
     mail opens dozens of tickets). Each one still counts only if its own savepoint commits."""
-    pending: list = []
-    outer = getattr(_together, "pending", None)
-    _together.pending = pending
-    try:
+    with _together.block() as pending:
         yield
-    finally:
-        _together.pending = outer
     transaction.on_commit(lambda: _queue_together(pending))
 
 
