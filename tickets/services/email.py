@@ -320,48 +320,43 @@ class _Batch:
                 self.parsed[row.pk] = (raw, parse_message(raw))
             except Exception as error:  # noqa: BLE001 - recorded on the row on its turn
                 self.parsed[row.pk] = error
+        # What every message of the batch names: its own Message-ID, the ids it answers, and
+        # the addresses that may need an account (senders and Cc'd addresses).
         own_ids, ref_ids = set(), set()
+        senders = {r.from_address for r in rows if r.from_address}
+        addresses = set(senders)
         for item in self.parsed.values():
             if isinstance(item, tuple):
                 parsed = item[1]
                 own_ids.add(_normalise_message_id(parsed.message_id))
                 ref_ids.update(_normalise_message_id(i) for i in _referenced_ids(parsed))
+                named = [parsed.from_address, *(parsed.cc or [])]
+                addresses.update(a.strip().lower() for a in named if a)
         own_ids.discard("")
-        ref_ids.discard("")
+        addresses.discard("")
         self.stored_ids = set(
             Message.objects.filter(message_id__in=own_ids).values_list("message_id", flat=True)
         )
-        self._checked_ids = own_ids
-        # Message-ID -> (order, ticket): the newest reference wins, as in _find_ticket.
+        # Message-ID -> (order, ticket): the newest reference wins, as it did per message.
         self.references: dict[str, tuple[int, Ticket]] = {}
-        self._checked_refs = own_ids | ref_ids
         tickets: dict[int, Ticket] = {}
-        for ref in MailReference.objects.filter(message_id__in=self._checked_refs).select_related(
-            "ticket"
-        ):
+        for ref in MailReference.objects.filter(
+            message_id__in=(own_ids | ref_ids) - {""}
+        ).select_related("ticket"):
             ticket = tickets.setdefault(ref.ticket_id, ref.ticket)
             self.references[ref.message_id] = (ref.pk, ticket)
         self._order = max((o for o, _t in self.references.values()), default=0)
         self._new_refs: dict[str, MailReference] = {}
         self._undo: list = []
+        self.users = accounts_for(addresses)
+        self._checked_users = addresses
+        self._new_users: dict[str, User] = {}
         self.hour_ago = timezone.now() - timedelta(hours=1)
         self._own = None
         self._default_queue = None
         self.mailboxes = Mailbox.objects.in_bulk({r.mailbox_id for r in rows if r.mailbox_id})
         queue_ids = {r.queue_id for r in rows} | {m.queue_id for m in self.mailboxes.values()}
         self.queues = Queue.objects.in_bulk([q for q in queue_ids if q])
-        senders = {r.from_address for r in rows if r.from_address}
-        # Everyone the batch may need an account for: senders and Cc'd addresses.
-        addresses = set(senders)
-        for item in self.parsed.values():
-            if isinstance(item, tuple):
-                parsed = item[1]
-                addresses.update(a.strip().lower() for a in [parsed.from_address or ""])
-                addresses.update(a.strip().lower() for a in parsed.cc or [])
-        addresses.discard("")
-        self.users = accounts_for(addresses)
-        self._checked_users = addresses
-        self._new_users: dict[str, User] = {}
         self.recent = dict.fromkeys(senders, 0)
         self.recent.update(
             InboundEmail.objects.filter(
@@ -412,38 +407,26 @@ class _Batch:
 
     def take(self, row) -> tuple[bytes, object]:
         """The raw bytes and parsed message of a row (raises what reading or parsing raised)."""
-        item = self.parsed.pop(row.pk, None)
-        if item is None:
-            from tickets.mailparse import parse_message
-
-            raw = _read_raw(row)
-            return raw, parse_message(raw)
+        item = self.parsed.pop(row.pk)
         if isinstance(item, Exception):
             raise item
         return item
 
+    # Every message's own id and the ids it answers were read with the batch, so these
+    # answer from memory.
+
     def message_stored(self, message_id: str) -> bool:
         """Whether a message with this Message-ID is already on a ticket."""
-        if message_id in self._checked_ids:
-            return message_id in self.stored_ids
-        return Message.objects.filter(message_id=message_id).exists()
+        return message_id in self.stored_ids
 
-    def add_stored(self, message_id: str | None) -> None:
-        if message_id and message_id in self._checked_ids and message_id not in self.stored_ids:
+    def add_stored(self, message_id: str) -> None:
+        if message_id not in self.stored_ids:
             self.stored_ids.add(message_id)
             self._undo.append(lambda: self.stored_ids.discard(message_id))
 
     def reference(self, message_ids: list[str]) -> Ticket | None:
         """The ticket of the newest known reference among `message_ids` (None if none)."""
         found = [self.references[i] for i in message_ids if i in self.references]
-        unchecked = [i for i in message_ids if i not in self._checked_refs]
-        if unchecked:  # not read with the batch (in practice every id is)
-            found += [
-                (ref.pk, ref.ticket)
-                for ref in MailReference.objects.filter(message_id__in=unchecked).select_related(
-                    "ticket"
-                )
-            ]
         return max(found, key=lambda f: f[0])[1] if found else None
 
     def add_reference(self, message_id: str, ticket: Ticket) -> None:
@@ -453,7 +436,6 @@ class _Batch:
             return
         self._order += 1
         self.references[message_id] = (self._order, ticket)
-        self._checked_refs.add(message_id)
         self._new_refs[message_id] = MailReference(message_id=message_id, ticket=ticket)
 
         def undo():
@@ -771,7 +753,7 @@ def _ticket_from_email(queue, author, parsed, message_id, follow_up=None) -> tup
         message_id=message_id,
         plain_text=True,
     )
-    message = getattr(ticket, "first_message", None) or ticket.messages.order_by("id").first()
+    message = ticket.first_message  # set by create_ticket
     _store_email_attachments(message, parsed)
     return ticket, message
 
