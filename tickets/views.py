@@ -581,8 +581,7 @@ def queue(request):
     ids = list(qs.values_list("pk", flat=True)[(page - 1) * per_page : page * per_page + 1])
     has_next = len(ids) > per_page
     ids = ids[:per_page]
-    by_id = {t.pk: t for t in Ticket.objects.for_queue_page().filter(pk__in=ids)}
-    rows = _decorate_rows([by_id[pk] for pk in ids if pk in by_id])
+    rows = _queue_rows(ids)
     params = request.GET.copy()
     params.pop("page", None)
     base_query = params.urlencode()
@@ -596,6 +595,9 @@ def queue(request):
         "saved_filters": list(SavedFilter.objects.filter(owner=request.user)),
         "agents": list(User.objects.staff().order_by("name", "email")),
         "statuses": Status.choices,
+        "queue_choices": [("", _("Any queue")), *Queue.objects.values_list("pk", "name")],
+        "priority_choices": form.fields["priority"].choices,
+        "sort_choices": form.fields["sort"].choices,
         "view": data.get("view") or "all",
         "bulk_form": BulkForm(),
     }
@@ -663,26 +665,47 @@ def delete_filter(request, filter_pk):
     return redirect("tickets:queue")
 
 
-def _decorate_rows(rows):
-    """Precompute what each queue row shows. Per-row template work (reverse(), lazy labels,
-    date formatting) was most of the page's time; done here it is a dict lookup per row."""
-    from tickets.models import Channel, Priority
+def _queue_rows(ids):
+    """The page's tickets, in the order of `ids`, with their tag names: two queries.
 
-    url = reverse("tickets:detail", args=[0])[:-2]
-    status = {value: str(label) for value, label in Status.choices}
-    priority = {value: str(label) for value, label in Priority.choices}
-    channel = {value: str(label) for value, label in Channel.choices}
-    for t in rows:
-        t.url = f"{url}{t.pk}/"
-        t.status_text = status.get(t.status, t.status)
-        t.priority_text = priority.get(t.priority, t.priority)
-        t.channel_text = channel.get(t.channel, t.channel)
-        t.tag_names = [tag.name for tag in t.tags.all()]
-        t.created_iso = t.created_at.isoformat()
-        t.waiting_iso = (
-            t.last_customer_activity_at.isoformat() if t.last_customer_activity_at else ""
-        )
+    Only the columns a row shows are read. The tag names come from the link table in one
+    flat query: a tags prefetch built a related manager and a Tag object for every row, a
+    fifth of the page's Python time. The row HTML itself is built by the `queue_rows` tag.
+    """
+    tickets = Ticket.objects.select_related("requester", "assignee", "queue").only(
+        *QUEUE_ROW_FIELDS
+    )
+    by_id = {t.pk: t for t in tickets.filter(pk__in=ids)}
+    names = {}
+    links = (
+        Ticket.tags.through.objects.filter(ticket_id__in=ids)
+        .order_by("tag__name")
+        .values_list("ticket_id", "tag__name")
+    )
+    for ticket_id, name in links:
+        names.setdefault(ticket_id, []).append(name)
+    rows = []
+    for pk in ids:
+        if (ticket := by_id.get(pk)) is not None:
+            ticket.tag_names = names.get(pk, [])
+            rows.append(ticket)
     return rows
+
+
+# What a queue row shows (templatetags.tickets_tags.queue_rows); nothing else is read.
+QUEUE_ROW_FIELDS = (
+    "subject",
+    "status",
+    "priority",
+    "channel",
+    "created_at",
+    "last_customer_activity_at",
+    "requester__name",
+    "requester__email",
+    "assignee__name",
+    "assignee__email",
+    "queue__name",
+)
 
 
 BOARD_LIMIT = 50

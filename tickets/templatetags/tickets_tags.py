@@ -1,6 +1,10 @@
 from django import template
+from django.urls import reverse
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
-from tickets.models import Priority, Status
+from tickets.models import Channel, Priority, Status
 
 register = template.Library()
 
@@ -29,8 +33,6 @@ def get_item(mapping, key):
 
 @register.filter
 def channel_label(value):
-    from tickets.models import Channel
-
     try:
         return Channel(value).label
     except ValueError:
@@ -53,3 +55,68 @@ def age(value, now):
     if days < 730:
         return f"{days // 30}mo"
     return f"{days // 365}y"
+
+
+@register.simple_tag
+def queue_rows(tickets, now):
+    """The agents' queue rows (tickets from views._queue_rows, with `tag_names`).
+
+    Fifty rows through a template loop were most of the queue page's time: twenty lookups,
+    escapes and localizations a row. Built here in one pass, with the labels translated and
+    escaped once a page. tests/tickets/test_queue_rows.py renders the same rows through the
+    template loop this replaced and compares the two.
+    """
+    if not tickets:
+        return format_html(
+            '<tr><td colspan="9" class="empty">{}</td></tr>',
+            _("No tickets match. Clear a filter or two."),
+        )
+    url = reverse("tickets:detail", args=[0])[:-2]
+    status = {value: escape(str(label)) for value, label in Status.choices}
+    priority = {value: escape(str(label)) for value, label in Priority.choices}
+    channel = {value: escape(str(label)) for value, label in Channel.choices}
+    select = escape(_("Select ticket"))
+    rows = []
+    for t in tickets:
+        pk = int(t.pk)
+        href = f"{url}{pk}/"
+        tags = "".join(f' <span class="tag">{escape(name)}</span>' for name in t.tag_names)
+        assignee = escape(t.assignee.display_name) if t.assignee_id else "—"
+        waiting = t.last_customer_activity_at
+        if waiting and t.is_active:
+            waiting = f'<time datetime="{waiting.isoformat()}">{age(waiting, now)}</time>'
+        else:
+            waiting = "—"
+        rows.append(
+            f'<tr data-row data-href="{href}" class="prio-{int(t.priority)}">'
+            f'<td><input type="checkbox" name="tickets" value="{pk}"'
+            f' aria-label="{select} {pk}"></td>'
+            f'<td class="num">{pk}</td>'
+            f'<td><a href="{href}" class="row-link">{escape(t.subject)}</a>{tags}'
+            f'<br><span class="muted small">{escape(t.queue.name)} · '
+            f"{channel.get(t.channel) or escape(t.channel)}</span></td>"
+            f"<td>{escape(t.requester.display_name)}</td>"
+            f'<td><span class="status status-{escape(t.status)}">'
+            f"{status.get(t.status) or escape(t.status)}</span></td>"
+            f'<td><span class="prio prio-{int(t.priority)}">'
+            f"{priority.get(t.priority) or int(t.priority)}</span></td>"
+            f"<td>{assignee}</td>"
+            f'<td><time datetime="{t.created_at.isoformat()}">{age(t.created_at, now)}</time></td>'
+            f"<td>{waiting}</td></tr>"
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped or an int
+
+
+@register.simple_tag
+def select_options(choices, current):
+    """The <option>s of a filter select, the one whose value is `current` (the raw bound
+    value, as a form widget compares it) selected. The form widget renderer cost more than
+    the whole table of rows for the queue page's three small selects."""
+    current = "" if current is None else str(current)
+    return mark_safe(  # noqa: S308 - values and labels escaped
+        "".join(
+            f'<option value="{escape(value)}"{" selected" if str(value) == current else ""}>'
+            f"{escape(label)}</option>"
+            for value, label in choices
+        )
+    )
