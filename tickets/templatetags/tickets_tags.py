@@ -1,5 +1,7 @@
 from django import template
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -120,3 +122,61 @@ def select_options(choices, current):
             for value, label in choices
         )
     )
+
+
+@register.simple_tag
+def thread_items(conversation, ticket, originals, user):
+    """The ticket page's messages, the <li>s of its thread.
+
+    A long conversation through a template loop (fifteen lookups, two date formats, a URL
+    and a filter chain a message) cost most of the ticket page; built here in one pass
+    with the labels translated once. tests/tickets/test_thread_items.py renders the same
+    conversations through the template loop this replaced and compares the two.
+    """
+    staff_view = bool(getattr(user, "is_agent", False))
+    originals = originals or {}
+    unknown = escape(_("Unknown sender"))
+    internal = f'<span class="badge badge-internal">{escape(_("Internal note"))}</span>'
+    official = f'<span class="badge badge-staff">{escape(_("Support team"))}</span>'
+    by_email = escape(_("by email"))
+    full_original = escape(_("full original"))
+    original_url = reverse("tickets:original-email", args=[ticket.pk, 0])[:-2]
+    latest_mark = '<span id="latest"></span>'
+    items = []
+    last = len(conversation) - 1
+    for i, m in enumerate(conversation):
+        if m.is_internal:
+            kind, badge = "message-internal", internal
+        elif m.is_from_staff:
+            kind, badge = "message-staff", official
+        else:
+            kind, badge = "message-customer", ""
+        name = m.author.display_name if m.author_id else ""
+        via = ""
+        if m.channel == "email":
+            link = ""
+            if staff_view and (rid := originals.get(m.pk)):
+                link = f' · <a href="{original_url}{int(rid)}/">{full_original}</a>'
+            via = f'<span class="muted small">{by_email}{link}</span>'
+        when = timezone.localtime(m.created_at)
+        files = ""
+        if attachments := m.attachments.all():
+            files = "".join(
+                f'<li><a href="{escape(a.get_absolute_url())}">{escape(a.filename)}</a>'
+                f' <span class="muted small">{filesizeformat(a.size)}</span></li>'
+                for a in attachments
+            )
+            files = f'<ul class="attachments">{files}</ul>'
+        latest = i == last
+        # The whitespace between the inline parts of the header shows as a space.
+        items.append(
+            f'<li class="message {kind}" id="m{int(m.pk)}"{" data-latest" if latest else ""}>\n'
+            f"{latest_mark if latest else ''}\n"
+            '<header class="message-head">\n'
+            f'<span class="avatar" aria-hidden="true">{escape(name[:1].upper()) or "?"}</span>\n'
+            f"<strong>{escape(name) or unknown}</strong>\n{badge}\n{via}\n"
+            f'<time class="muted small" datetime="{when.isoformat()}">'
+            f"{escape(formats.date_format(when, 'DATETIME_FORMAT'))}</time>\n</header>\n"
+            f'<div class="prose">{m.body_html}</div>\n{files}\n</li>\n'
+        )
+    return mark_safe("".join(items))  # noqa: S308 - body_html is sanitised when stored
