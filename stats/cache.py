@@ -33,12 +33,10 @@ def bump() -> None:
     transaction.on_commit(lambda: cache.set(GENERATION_KEY, time.time_ns(), None))
 
 
-def filters_key(filters) -> str:
+def dims_key(filters) -> str:
     return ":".join(
         str(v)
         for v in (
-            filters.start.isoformat(),
-            filters.end.isoformat(),
             filters.queue_id,
             filters.agent_id,
             int(filters.unassigned),
@@ -49,6 +47,10 @@ def filters_key(filters) -> str:
     )
 
 
+def filters_key(filters) -> str:
+    return f"{filters.start.isoformat()}:{filters.end.isoformat()}:{dims_key(filters)}"
+
+
 def cached(section: str, filters, compute, gen: int | None = None):
     """The section's value for these filters at the current generation, computed once."""
     key = f"stats:section:{gen or generation()}:{section}:{filters_key(filters)}"
@@ -56,4 +58,24 @@ def cached(section: str, filters, compute, gen: int | None = None):
     if found is None:
         found = compute()
         cache.set(key, found, TIMEOUT)
+    return found
+
+
+# The live counts ("right now") are read from the tickets table, not the rollups; they are
+# kept this long, per filter, whatever the range (they do not depend on it).
+LIVE_TIMEOUT = 30
+
+
+def live_counts(filters, compute) -> dict:
+    """The live counts for these filters as read at most LIVE_TIMEOUT seconds ago, with
+    `as_of`, the moment they were read. At a million tickets with a large backlog one
+    reading walks a quarter of a million index entries, a third of a cached dashboard's
+    time, and nobody reads a help desk's open count to the second."""
+    key = "stats:live:" + dims_key(filters)
+    found = cache.get(key)
+    if found is None:
+        from django.utils import timezone
+
+        found = {**compute(), "as_of": timezone.now()}
+        cache.set(key, found, LIVE_TIMEOUT)
     return found

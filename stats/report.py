@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from stats import charts
 from stats import queries as q
-from stats.cache import cached, generation
+from stats.cache import cached, generation, live_counts
 from stats.queries import Filters, Group
 from tickets.models import Channel
 
@@ -26,8 +26,9 @@ class Report:
         self._pcts: dict = {}
 
     # Sections -----------------------------------------------------------------------------
-    # Read from the rollups once per generation (stats.cache); the live counts, deflection
-    # and searches come from other tables and are read every time.
+    # Read from the rollups once per generation (stats.cache); the live counts come from the
+    # tickets table and are kept half a minute (stats.cache.live_counts); deflection and searches
+    # come from other tables and are read every time.
 
     @cached_property
     def generation(self) -> int:
@@ -58,7 +59,7 @@ class Report:
 
     @cached_property
     def live(self):
-        return q.live_counts(self.filters)
+        return live_counts(self.filters, lambda: q.live_counts(self.filters))
 
     @cached_property
     def deflection(self):
