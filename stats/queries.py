@@ -15,7 +15,7 @@ from operator import itemgetter
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Case, Count, F, Q, Sum, When
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -403,32 +403,31 @@ def percentiles(filters: Filters, groups: list[Group], ps=pct.PERCENTILES) -> di
     if not wanted:
         return out
     by_ident = {(g.kind, g.key, g.metric): g for g in groups}
-    rows = _raw_rows(_located_rows(filters, wanted, by_ident))
     # {ident: {bucket: its sorted values}}. A year at a million tickets is some 50,000 rows,
     # each needed by several groups: each metric's rows are split by bucket, sorted by value
     # once, then handed out by the column that tells the groups apart, in order.
     values: dict[tuple, dict[int, list]] = defaultdict(dict)
-    for metric, bucket_at, value_at in (("frt", 3, 4), ("res", 5, 6)):
+    for metric, rows in _located_rows(filters, wanted, by_ident).items():
         in_bucket: dict[int, list] = defaultdict(list)
         for row in rows:
-            in_bucket[row[bucket_at]].append(row)
+            in_bucket[row[1]].append(row)
         needs: dict[int, list] = defaultdict(list)
         for ident, ranks in wanted.items():
             if ident[2] == metric:
                 for bucket in {b for b, _o in ranks.values()}:
                     needs[bucket].append(ident)
         for bucket, idents in needs.items():
-            found = sorted(in_bucket.get(bucket, ()), key=itemgetter(value_at))
+            found = sorted(in_bucket.get(bucket, ()), key=itemgetter(2))
             for kind in ("all", *_KEY_AT):
                 keys = {ident[1] for ident in idents if ident[0] == kind}
                 if not keys:
                     continue
                 if kind == "all":
-                    split = {"all": [row[value_at] for row in found]}
+                    split = {"all": [row[2] for row in found]}
                 else:
                     split, key_at = defaultdict(list), _KEY_AT[kind]
                     for row in found:
-                        split[row[key_at]].append(row[value_at])
+                        split[row[key_at]].append(row[2])
                 for key in keys:
                     values[(kind, key, metric)][bucket] = split.get(key, [])
     for ident, ranks in wanted.items():
@@ -443,58 +442,52 @@ def percentiles(filters: Filters, groups: list[Group], ps=pct.PERCENTILES) -> di
     return out
 
 
-def _raw_rows(queryset) -> list[tuple]:
-    """A values_list() queryset's rows as the database sends them: integers and strings need
-    no conversion, and converting some 100,000 values one by one costs more than the query."""
-    try:
-        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
-    except EmptyResultSet:
-        return []
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 # Where a row of _located_rows holds the column that tells each kind of group apart.
-_KEY_AT = {"agent": 0, "channel": 1, "queue": 2}
+_KEY_AT = {"agent": 3, "channel": 4, "queue": 5}
 
 
-def _located_rows(filters: Filters, wanted: dict, by_ident: dict):
-    """The facts in the buckets the groups need, for both metrics in one pass over the table:
-    (assignee, channel, queue, first-response bucket, seconds, resolution bucket, seconds),
-    a metric's bucket None when its day is outside the range."""
-    in_range = {}
-    cond = Q()
-    for metric, (_value, bucket_field, day_field) in METRICS.items():
+def _located_rows(filters: Filters, wanted: dict, by_ident: dict) -> dict[str, list[tuple]]:
+    """{metric: the facts in the buckets its groups need, as (branch, bucket, seconds,
+    assignee, channel, queue)}, in one query: a UNION ALL of one branch per metric, each answered from
+    that metric's covering index (stats_fact_frt_b, stats_fact_res_b) without visiting the
+    table; the rows of a bucket lie all over the table, and fetching them was most of the
+    query. A bucket only breakdown groups need is read only for those groups."""
+    branches, params, order = [], [], []
+    for metric, (value_field, bucket_field, day_field) in METRICS.items():
         needers: dict[int, list[Group]] = defaultdict(list)
         for ident, ranks in wanted.items():
             if ident[2] == metric:
                 for bucket in {b for b, _o in ranks.values()}:
                     needers[bucket].append(by_ident[ident])
-        in_range[metric] = Q(**{f"{day_field}__range": (filters.start, filters.end)})
-        for bucket, gs in needers.items():
-            in_bucket = Q(**{bucket_field: bucket})
+        # A branch per bucket: an OR of buckets would make Postgres fetch the rows from the
+        # table (a bitmap scan) instead of reading them from the index alone.
+        for bucket, gs in sorted(needers.items()):
+            qs = facts(filters).filter(
+                **{bucket_field: bucket, f"{day_field}__range": (filters.start, filters.end)}
+            )
             if not any(g.kind == "all" for g in gs):
-                in_bucket &= reduce(operator.or_, [g.q() for g in gs])
-            cond |= in_range[metric] & in_bucket
-    return (
-        facts(filters)
-        .filter(cond)
-        .annotate(
-            stat_frt_bucket=Case(When(in_range["frt"], then=F("first_response_bucket"))),
-            stat_res_bucket=Case(When(in_range["res"], then=F("resolution_bucket"))),
-        )
-        .values_list(
-            "assignee_id",
-            "channel",
-            "queue_id",
-            "stat_frt_bucket",
-            "first_response_seconds",
-            "stat_res_bucket",
-            "resolution_seconds",
-        )
-        .order_by()
-    )
+                qs = qs.filter(reduce(operator.or_, [g.q() for g in gs]))
+            qs = qs.values_list(
+                bucket_field, value_field, "assignee_id", "channel", "queue_id"
+            ).order_by()
+            try:
+                sql, branch_params = qs.query.get_compiler(using=qs.db).as_sql()
+            except EmptyResultSet:
+                continue
+            # Which metric a row is for travels as a constant column (the branch's number).
+            branches.append(f"SELECT {len(order)} AS m, * FROM ({sql}) AS b{len(order)}")  # noqa: S608 - Django-compiled SQL, parameters apart
+            params.extend(branch_params)
+            order.append(metric)
+    out: dict[str, list[tuple]] = {metric: [] for metric in METRICS}
+    if not branches:
+        return out
+    with connections[TicketFact.objects.db].cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(branches), params)
+        # As the database sends them: integers and strings need no conversion, and
+        # converting some 100,000 values one by one cost more than the query.
+        for row in cursor.fetchall():
+            out[order[row[0]]].append(row)
+    return out
 
 
 def _exact(filters: Filters, g: Group, ps, n):
