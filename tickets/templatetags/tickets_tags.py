@@ -2,11 +2,11 @@ from django import template
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import escape, format_html
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from tickets.models import Channel, Priority, Status
+from tickets.models import Channel, Priority, Status, TicketEvent
 
 register = template.Library()
 
@@ -180,3 +180,64 @@ def thread_items(conversation, ticket, originals, user):
             f'<div class="prose">{m.body_html}</div>\n{files}\n</li>\n'
         )
     return mark_safe("".join(items))  # noqa: S308 - body_html is sanitised when stored
+
+
+def _shown(value):
+    """A value as {{ value }} shows it: localized, escaped (None as "None")."""
+    return conditional_escape(formats.localize(value))
+
+
+@register.simple_tag
+def history_items(events):
+    """The ticket page's history, the <li>s of its event list (up to 200 events).
+
+    Built in one pass for the same reason as the thread: the template line for an event was
+    a dozen branches, filters, a translated label and two date formats, and a ticket with
+    some history spent more time on it than on its conversation.
+    tests/tickets/test_history_items.py compares it with the template it replaced.
+    """
+    kinds = {value: escape(str(label)) for value, label in TicketEvent.Kind.choices}
+    nobody = escape(_("Frontline"))
+    no_one = escape(_("nobody"))
+    automatically = escape(_("automatically"))
+    items = []
+    for e in events:
+        data = e.data if isinstance(e.data, dict) else {}
+        get = data.get
+        name = e.actor.display_name if e.actor_id else ""
+        detail = ""
+        if e.kind == "status":
+            detail = (
+                f": {_shown(status_label(get('old', '')))} → {_shown(status_label(get('new', '')))}"
+            )
+            if get("auto"):
+                detail += f" ({automatically})"
+        elif e.kind == "assigned":
+            detail = f": {_shown(get('name'))}" if get("name") else f": {no_one}"
+        elif e.kind == "tags":
+            if get("added"):
+                detail += " +" + ", +".join(conditional_escape(t) for t in get("added"))
+            if get("removed"):
+                detail += " −" + ", −".join(conditional_escape(t) for t in get("removed"))
+        elif e.kind == "priority":
+            detail = (
+                f": {_shown(priority_label(get('old', '')))}"
+                f" → {_shown(priority_label(get('new', '')))}"
+            )
+        elif e.kind == "time":
+            detail = f": {_shown(get('minutes', ''))} min"
+        elif e.kind == "merged":
+            if get("into"):
+                detail = f" → #{_shown(get('into'))}"
+            else:
+                detail = f" ← #{_shown(get('source', ''))}"
+        elif e.kind == "queue":
+            detail = f": {_shown(get('name', ''))}"
+        when = timezone.localtime(e.created_at)
+        items.append(
+            f"<li><strong>{escape(name) or nobody}</strong> "
+            f"{kinds.get(e.kind) or escape(e.kind)}{detail}<br>"
+            f'<time class="muted small" datetime="{when.isoformat()}">'
+            f"{escape(formats.date_format(when, 'DATETIME_FORMAT'))}</time></li>"
+        )
+    return mark_safe("".join(items))  # noqa: S308 - every value above is escaped
