@@ -160,7 +160,7 @@ def thread_items(conversation, ticket, originals, user):
             via = f'<span class="muted small">{by_email}{link}</span>'
         when = timezone.localtime(m.created_at)
         files = ""
-        if attachments := m.attachments.all():
+        if attachments := m.shown_attachments:
             files = "".join(
                 f'<li><a href="{escape(a.get_absolute_url())}">{escape(a.filename)}</a>'
                 f' <span class="muted small">{filesizeformat(a.size)}</span></li>'
