@@ -84,8 +84,7 @@ class Command(BaseCommand):
         # Not the long ticket: on a fresh data set the first ticket with six messages is also
         # the one with the most, and it is about to be made the hundred-message one.
         six = (
-            Ticket.objects.filter(message_count=6).exclude(pk=big.pk).order_by("pk").first()
-            or big
+            Ticket.objects.filter(message_count=6).exclude(pk=big.pk).order_by("pk").first() or big
         )
         if big.message_count < 100:
             from helpdesk import markup
