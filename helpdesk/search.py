@@ -30,8 +30,11 @@ from helpdesk.together import Collector
 MAX_QUERY = 200
 MAX_BODY_CHARS = 20_000
 COUNT_CAP = 1000
-CANDIDATES = 2000  # documentation and threads
-TICKET_CANDIDATES = 1000
+# Postgres ranks at most this many matches of each kind, the most recently updated: a very
+# common word matches hundreds of thousands of rows, and ranking them all is what makes
+# full-text search slow. A group per kind, so that neither threads nor tickets can crowd an
+# older article out of the results.
+CANDIDATES = {"article": 1000, "thread": 1000, "ticket": 1000}
 KIND_WEIGHT = {"article": 1.3, "thread": 1.1, "ticket": 1.0}
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
 THREAD_UNANSWERED, THREAD_ANSWERED, THREAD_ANSWERED_BY_STAFF = (
@@ -474,21 +477,18 @@ def _search_postgres(cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, l
     match = "e.search_vector @@ to_tsquery(%s::regconfig, %s)"
     where = f"{match} AND {vis_sql} AND {flt_sql}"
     where_params = [config, tsquery, *vis_params, *flt_params]
-    # Rank at most CANDIDATES matches per group (docs and threads; tickets), the most recently
-    # updated, so tickets never crowd documentation out. A common word matches hundreds of
-    # thousands of tickets, and ranking them all (detoasting every vector) is what makes
-    # full-text search slow; for such words the planner walks the (kind, updated_at) index and
-    # stops early, rare words go through the partial GIN index of their group. ts_headline, the
-    # other expensive part, runs on the page's rows only.
+    # Rank at most CANDIDATES matches of each kind, the most recently updated. For a common
+    # word the planner can walk the (kind, updated_at) index and stop early; rare words go
+    # through the partial GIN index of their group. ts_headline, the other expensive part,
+    # runs on the page's rows only.
+    groups = " UNION ALL ".join(
+        f"""(SELECT e.id, e.kind, e.search_vector, e.updated_at FROM helpdesk_searchentry e
+             WHERE {where} AND e.kind = '{kind}' ORDER BY e.updated_at DESC LIMIT {int(limit_)})"""
+        for kind, limit_ in CANDIDATES.items()
+    )
     cursor.execute(
         f"""
-        WITH cand AS (
-            (SELECT e.id, e.kind, e.search_vector, e.updated_at FROM helpdesk_searchentry e
-             WHERE {where} AND e.kind <> 'ticket' ORDER BY e.updated_at DESC LIMIT {CANDIDATES})
-            UNION ALL
-            (SELECT e.id, e.kind, e.search_vector, e.updated_at FROM helpdesk_searchentry e
-             WHERE {where} AND e.kind = 'ticket' ORDER BY e.updated_at DESC LIMIT {TICKET_CANDIDATES})
-        ),
+        WITH cand AS ({groups}),
         top AS (
             SELECT c.id, ts_rank_cd(c.search_vector, to_tsquery(%s::regconfig, %s), 32)
                    * ({_kind_weight_sql("c")}) AS rank
@@ -505,8 +505,7 @@ def _search_postgres(cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, l
         ORDER BY top.rank DESC, e.updated_at DESC
         """,
         [
-            *where_params,
-            *where_params,
+            *(param for _kind in CANDIDATES for param in where_params),
             config,
             tsquery,
             limit,

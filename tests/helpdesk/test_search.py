@@ -2,6 +2,7 @@
 (FTS5) and on Postgres (tsvector + GIN) with the same expectations."""
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from forum import services as forum_services
@@ -434,3 +435,27 @@ def test_ticket_hits_name_the_status_in_the_readers_words(client, content, custo
     client.force_login(agent)
     html = client.get("/search/", {"q": "zebra invoice"}).content.decode()
     assert ">New</span>" in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="only Postgres cuts candidates")
+def test_newer_threads_cannot_crowd_an_older_article_out(
+    db, customer, agent, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Postgres ranks only the newest matches of each kind; a common word in many newer
+    threads must still find the older article that answers it."""
+    monkeypatch.setattr(search, "CANDIDATES", {"article": 3, "thread": 3, "ticket": 3})
+    with django_capture_on_commit_callbacks(execute=True):
+        cat = kb_services.create_category(name="Guides")
+        article = kb_services.create_article(
+            author=agent, category=cat, title="Walrus setup guide", body="Walrus.", publish=True
+        )
+        fcat = ForumCategory.objects.create(name="Q&A", slug="qa")
+        for i in range(6):
+            forum_services.start_thread(
+                author=customer, category=fcat, title=f"Walrus question {i}", body="walrus"
+            )
+    search.rebuild()
+    results = search.search(user=None, query="walrus", limit=20)
+    kinds = kinds_and_ids(results)
+    assert ("article", article.pk) in kinds
+    assert sum(1 for kind, _id in kinds if kind == "thread") == 3
