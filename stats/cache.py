@@ -16,6 +16,7 @@ import time
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 GENERATION_KEY = "stats:generation"
 # A section outlives its generation only in the cache's memory; this bounds that.
@@ -74,8 +75,6 @@ def live_counts(filters, compute) -> dict:
     key = "stats:live:" + dims_key(filters)
     found = cache.get(key)
     if found is None:
-        from django.utils import timezone
-
         found = {**compute(), "as_of": timezone.now()}
         cache.set(key, found, LIVE_TIMEOUT)
     return found

@@ -448,10 +448,11 @@ _KEY_AT = {"agent": 3, "channel": 4, "queue": 5}
 
 def _located_rows(filters: Filters, wanted: dict, by_ident: dict) -> dict[str, list[tuple]]:
     """{metric: the facts in the buckets its groups need, as (branch, bucket, seconds,
-    assignee, channel, queue)}, in one query: a UNION ALL of one branch per metric, each answered from
-    that metric's covering index (stats_fact_frt_b, stats_fact_res_b) without visiting the
-    table; the rows of a bucket lie all over the table, and fetching them was most of the
-    query. A bucket only breakdown groups need is read only for those groups."""
+    assignee, channel, queue)}, in one query: a UNION ALL of one branch per metric and
+    bucket, each answered from that metric's covering index (stats_fact_frt_b,
+    stats_fact_res_b) without visiting the table; the rows of a bucket lie all over the
+    table, and fetching them was most of the query. A bucket only breakdown groups need is
+    read only for those groups."""
     branches, params, order = [], [], []
     for metric, (value_field, bucket_field, day_field) in METRICS.items():
         needers: dict[int, list[Group]] = defaultdict(list)
