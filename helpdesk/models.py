@@ -141,8 +141,9 @@ class SearchEntry(models.Model):
         indexes = [
             models.Index(fields=["is_public", "kind"], name="search_public"),
             models.Index(fields=["owner", "kind"], name="search_owner"),
-            # Candidate window for common words: newest matches first, per kind.
-            models.Index(fields=["kind", "-updated_at"], name="search_kind_recent"),
+            # Candidate window for common words: newest matches first, per kind, in one
+            # order (ties on the time broken by id) so that a walk never sorts a tie group.
+            models.Index(fields=["kind", "-updated_at", "-id"], name="search_kind_newest"),
         ]
 
     def __str__(self):

@@ -435,20 +435,31 @@ def search(
     if not parsed.include:
         results.message = "empty" if not text else "no-words"
         return results
-    vis_sql, vis_params = _visibility_sql(user)
-    flt_sql, flt_params = _filters_sql(user=user, kind=kind, status=status, queue_id=queue_id)
-    run = _search_postgres if connection.vendor == "postgresql" else _search_sqlite
+    if connection.vendor == "postgresql":
+        # A group per kind, each with the visibility that fits it (_group_visibility).
+        kinds = [kind] if kind in KIND_WEIGHT else list(CANDIDATES)
+        flt_sql, flt_params = _filters_sql(user=user, kind="", status=status, queue_id=queue_id)
+
+        def run(cursor, parsed):
+            return _search_postgres(
+                cursor, parsed, user, kinds, flt_sql, flt_params, limit + 1, offset
+            )
+    else:
+        vis_sql, vis_params = _visibility_sql(user)
+        flt_sql, flt_params = _filters_sql(user=user, kind=kind, status=status, queue_id=queue_id)
+
+        def run(cursor, parsed):
+            return _search_sqlite(
+                cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, limit + 1, offset
+            )
+
     with connection.cursor() as cursor:
-        rows, total = run(
-            cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, limit + 1, offset
-        )
+        rows, total = run(cursor, parsed)
         if not total and not parsed.any_of and len(parsed.include) > 1:
             # Nothing has every word: show what has some of them, best coverage first, and say so.
             parsed.any_of = True
             results.relaxed = True
-            rows, total = run(
-                cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, limit + 1, offset
-            )
+            rows, total = run(cursor, parsed)
     results.has_next = len(rows) > limit
     rows = rows[:limit]
     results.total = total
@@ -469,64 +480,160 @@ def search(
     return results
 
 
-def _search_postgres(cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, limit, offset):
+# Postgres: each kind's newest matches, found the cheaper of two ways. The GIN index finds
+# every match and the newest are sorted out of them: cheap for a rare word, but a word in
+# most threads (or in a tenth of a million tickets) means fetching all of those rows. Walking
+# the (kind, updated_at, id) index from the newest entry and testing each one stops after
+# the candidates are found: cheap for a common word, ruinous for a rare one. Postgres's own
+# choice rests on word statistics of the whole table, mostly tickets, and on guesses for the
+# visibility conditions; a customer's search walked all million tickets for the 21 that were
+# theirs. So the newest PROBE_ROWS entries of each large kind are tested first, and a kind
+# is walked when the expected walk (COUNT_CAP / share matched, rows read and tested) is
+# shorter than the expected matches (share × entries, rows fetched from the heap):
+# measured at a million tickets, a walked row cost 4-6 µs and a fetched match 1-10 µs
+# (threads lie in few pages, a ticket's matches all over the table). Either way gives the
+# same rows, so a poor estimate costs time, never results.
+PROBE_ROWS = 200
+# The kinds worth probing, and the table whose planner row count tells how many entries the
+# kind has (pg_class.reltuples: kept by ANALYZE and autovacuum, read in microseconds).
+PROBED = {"thread": "forum_thread", "ticket": "tickets_ticket"}
+
+
+def _group_visibility(user, kind) -> tuple[str, list] | None:
+    """Who may see entries of this kind, as the SQL for one kind's group (None: nobody but
+    staff). Written per kind so that each group can use the index that fits: documentation
+    entries are public or hidden and have no owner (index_article, index_thread); a ticket's
+    entry is never public and is owned by its requester (index_tickets), so a customer's
+    ticket group is read from the owner index."""
+    if is_agent(user):
+        return "TRUE", []
+    if kind != "ticket":
+        return "e.is_public", []
+    if getattr(user, "is_authenticated", False):
+        return "e.owner_id = %s", [user.pk]
+    return None
+
+
+def _walked_kinds(cursor, groups, flt_sql, match_params) -> set:
+    """The kinds whose candidates are found by walking the recency index (see PROBED)."""
+    if flt_sql != "1=1":
+        # A status or queue filter makes the newest entries of a kind a poor sample and the
+        # walk longer by the filter's selectivity; the planner decides as before.
+        return set()
+    probes, params = [], []
+    for kind, vis_sql, vis_params in groups:
+        if kind not in PROBED:
+            continue
+        probes.append(
+            f"""SELECT '{kind}'::text,
+                   (SELECT reltuples FROM pg_class WHERE oid = %s::regclass),
+                   count(*) FILTER (WHERE ts_match_vq(p.v, to_tsquery(%s::regconfig, %s))),
+                   count(*)
+                FROM (SELECT e.search_vector AS v FROM helpdesk_searchentry e
+                      WHERE e.kind = '{kind}' AND {vis_sql}
+                      ORDER BY e.updated_at DESC LIMIT {PROBE_ROWS}) p"""
+        )
+        params += [PROBED[kind], *match_params, *vis_params]
+    if not probes:
+        return set()
+    cursor.execute(" UNION ALL ".join(probes), params)
+    return {
+        kind
+        for kind, entries, matched, sampled in cursor.fetchall()
+        if matched and _walk_pays(share=matched / sampled, entries=entries or 0)
+    }
+
+
+def _walk_pays(*, share: float, entries: float) -> bool:
+    """Whether walking to COUNT_CAP matches reads fewer rows than the kind's matches are."""
+    return share > 0 and COUNT_CAP / share < share * entries
+
+
+def _group_sql(kind, vis_sql, flt_sql, *, walk: bool) -> str:
+    """The newest matches of one kind (up to COUNT_CAP, so that they also give the count),
+    flagged `ranked` for the newest CANDIDATES[kind]. Only ids and dates: the vectors of the
+    ranked ones are read afterwards, not carried through the sort of every match."""
+    if walk:
+        # The function form of @@, which no index serves: Postgres walks the recency index.
+        match = "ts_match_vq(e.search_vector, to_tsquery(%s::regconfig, %s))"
+    else:
+        match = "e.search_vector @@ to_tsquery(%s::regconfig, %s)"
+    matches = f"""SELECT e.id, e.updated_at FROM helpdesk_searchentry e
+        WHERE e.kind = '{kind}' AND {match} AND {vis_sql} AND {flt_sql}"""
+    if not walk:
+        # OFFSET 0 keeps the LIMIT below from tempting the planner into a walk after all.
+        matches = f"SELECT * FROM ({matches} OFFSET 0) g"
+    return f"""(SELECT '{kind}'::text AS kind, s.id, s.updated_at,
+            row_number() OVER (ORDER BY s.updated_at DESC, s.id DESC) <= {int(CANDIDATES[kind])}
+                AS ranked
+        FROM ({matches}) s
+        ORDER BY s.updated_at DESC, s.id DESC
+        LIMIT {max(int(CANDIDATES[kind]), COUNT_CAP)})"""
+
+
+def _search_postgres(cursor, parsed, user, kinds, flt_sql, flt_params, limit, offset):
     config = settings.SEARCH_LANGUAGE
     tsquery = _pg_tsquery(parsed)
-    # The tsquery is written inline (not through a CTE) so that the planner sees the words and
-    # can use the tsvector statistics to choose between the GIN index and the recency index.
-    match = "e.search_vector @@ to_tsquery(%s::regconfig, %s)"
-    where = f"{match} AND {vis_sql} AND {flt_sql}"
-    where_params = [config, tsquery, *vis_params, *flt_params]
-    # Rank at most CANDIDATES matches of each kind, the most recently updated. For a common
-    # word the planner can walk the (kind, updated_at) index and stop early; rare words go
-    # through the partial GIN index of their group. ts_headline, the other expensive part,
-    # runs on the page's rows only.
-    groups = " UNION ALL ".join(
-        f"""(SELECT e.id, e.kind, e.search_vector, e.updated_at FROM helpdesk_searchentry e
-             WHERE {where} AND e.kind = '{kind}' ORDER BY e.updated_at DESC LIMIT {int(limit_)})"""
-        for kind, limit_ in CANDIDATES.items()
+    match_params = [config, tsquery]
+    groups = []
+    for kind in kinds:
+        visibility = _group_visibility(user, kind)
+        if visibility is not None:
+            groups.append((kind, *visibility))
+    if not groups:
+        return [], 0
+    walked = _walked_kinds(cursor, groups, flt_sql, match_params)
+    cand = " UNION ALL ".join(
+        _group_sql(kind, vis_sql, flt_sql, walk=kind in walked) for kind, vis_sql, _p in groups
     )
+    cand_params = [
+        param
+        for _kind, _vis_sql, vis_params in groups
+        for param in (*match_params, *vis_params, *flt_params)
+    ]
+    # Rank the flagged candidates of every kind together; ts_headline, the other expensive
+    # part, runs on the page's rows only. The count is that of the candidates: each kind gave
+    # all of its matches or COUNT_CAP of them, so it is exact up to the cap.
     cursor.execute(
         f"""
-        WITH cand AS ({groups}),
+        WITH cand AS ({cand}),
         top AS (
-            SELECT c.id, ts_rank_cd(c.search_vector, to_tsquery(%s::regconfig, %s), 32)
+            SELECT c.id, c.updated_at,
+                   ts_rank_cd(r.search_vector, to_tsquery(%s::regconfig, %s), 32)
                    * ({_kind_weight_sql("c")}) AS rank
-            FROM cand c
-            ORDER BY rank DESC, c.updated_at DESC
+            FROM cand c JOIN helpdesk_searchentry r ON r.id = c.id
+            WHERE c.ranked
+            ORDER BY rank DESC, c.updated_at DESC, c.id DESC
             LIMIT %s OFFSET %s
         )
         SELECT e.id, e.kind, e.url, e.status, e.is_answered, e.updated_at,
                ts_headline(%s::regconfig, e.title, to_tsquery(%s::regconfig, %s),
                    'HighlightAll=true, StartSel=' || chr(2) || ', StopSel=' || chr(3)),
                ts_headline(%s::regconfig, e.body, to_tsquery(%s::regconfig, %s),
-                   'MaxWords=32, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … ", StartSel=' || chr(2) || ', StopSel=' || chr(3))
+                   'MaxWords=32, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … ", StartSel=' || chr(2) || ', StopSel=' || chr(3)),
+               (SELECT count(*) FROM cand)
         FROM top JOIN helpdesk_searchentry e ON e.id = top.id
-        ORDER BY top.rank DESC, e.updated_at DESC
+        ORDER BY top.rank DESC, top.updated_at DESC, top.id DESC
         """,
         [
-            *(param for _kind in CANDIDATES for param in where_params),
-            config,
-            tsquery,
+            *cand_params,
+            *match_params,
             limit,
             offset,
             config,
+            *match_params,
             config,
-            tsquery,
-            config,
-            config,
-            tsquery,
+            *match_params,
         ],
     )
     rows = cursor.fetchall()
-    cursor.execute(
-        f"""SELECT (SELECT count(*) FROM (SELECT 1 FROM helpdesk_searchentry e
-                    WHERE {where} AND e.kind <> 'ticket' LIMIT {COUNT_CAP}) a)
-                 + (SELECT count(*) FROM (SELECT 1 FROM helpdesk_searchentry e
-                    WHERE {where} AND e.kind = 'ticket' LIMIT {COUNT_CAP}) b)""",
-        [*where_params, *where_params],
-    )
-    return rows, min(cursor.fetchone()[0], COUNT_CAP)
+    if rows:
+        return [row[:-1] for row in rows], min(rows[0][-1], COUNT_CAP)
+    if not offset:
+        return [], 0
+    # A page past the last result: the count alone.
+    cursor.execute(f"WITH cand AS ({cand}) SELECT count(*) FROM cand", cand_params)
+    return [], min(cursor.fetchone()[0], COUNT_CAP)
 
 
 def _search_sqlite(cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, limit, offset):

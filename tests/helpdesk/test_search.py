@@ -459,3 +459,112 @@ def test_newer_threads_cannot_crowd_an_older_article_out(
     assert ("article", article.pk) in kinds
     threads = sum(1 for kind, _id in kinds if kind == "thread")
     assert threads == (3 if connection.vendor == "postgresql" else 6)
+
+
+@pytest.fixture
+def many_matches(db, customer, other_customer, agent, queue, django_capture_on_commit_callbacks):
+    """Articles, threads and tickets that all say "walrus", some also "tusk", with ties on
+    the time they were last changed (a bulk import, say) so that which rows are "the newest"
+    depends on the tie-break."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cat = kb_services.create_category(name="Walrus guides")
+        fcat = ForumCategory.objects.create(name="Walruses", slug="walruses")
+        for i in range(5):
+            kb_services.create_article(
+                author=agent,
+                category=cat,
+                title=f"Walrus guide {i}",
+                body="walrus tusk" if i % 2 else "walrus",
+                publish=True,
+            )
+            forum_services.start_thread(
+                author=customer, category=fcat, title=f"Walrus question {i}", body="walrus"
+            )
+        for i in range(8):
+            ticket_services.create_ticket(
+                requester=customer if i % 2 else other_customer,
+                subject=f"Walrus ticket {i}",
+                body="walrus tusk broken" if i % 3 else "walrus",
+                queue=queue,
+            )
+    search.rebuild()
+    now = timezone.now()
+    for n, entry in enumerate(SearchEntry.objects.order_by("id")):
+        # Three entries share each moment.
+        SearchEntry.objects.filter(pk=entry.pk).update(updated_at=now - timedelta(hours=n // 3))
+
+
+def _everything(user, query, **kwargs):
+    results = search.search(user=user, query=query, limit=50, **kwargs)
+    return results.total, [
+        (hit.kind, hit.entry_id, hit.title_html, hit.snippet_html) for hit in results.hits
+    ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="Postgres chooses between walks")
+@pytest.mark.parametrize("who", ["agent", "customer", "anonymous"])
+@pytest.mark.parametrize("query", ["walrus", "walrus tusk", "walrus -tusk", "tusk or guide"])
+@pytest.mark.parametrize("candidates", [1000, 2])
+def test_walking_and_the_gin_index_find_the_same_results(
+    many_matches, agent, customer, monkeypatch, who, query, candidates
+):
+    """Postgres finds each kind's newest matches by walking the recency index or through the
+    GIN index, whichever the probe says is cheaper; both must give the same page and count,
+    for every reader, when only some candidates are ranked and at ties on the time."""
+    user = {"agent": agent, "customer": customer, "anonymous": None}[who]
+    monkeypatch.setattr(
+        search, "CANDIDATES", dict.fromkeys(("article", "thread", "ticket"), candidates)
+    )
+    monkeypatch.setattr(search, "_walked_kinds", lambda *args: set())
+    through_index = _everything(user, query)
+    monkeypatch.setattr(search, "_walked_kinds", lambda *args: {"article", "thread", "ticket"})
+    walked = _everything(user, query)
+    assert walked == through_index
+    assert through_index[0] > 0
+
+
+def test_the_count_is_every_visible_match_although_few_are_ranked(
+    many_matches, agent, customer, monkeypatch
+):
+    monkeypatch.setattr(search, "CANDIDATES", {"article": 2, "thread": 2, "ticket": 2})
+    assert search.search(user=agent, query="walrus").total == 18
+    # The customer: five articles, five threads and their own four tickets.
+    assert search.search(user=customer, query="walrus").total == 14
+    assert search.search(user=None, query="walrus").total == 10
+    # A page past the last result still says how many there were.
+    past = search.search(user=agent, query="walrus", offset=40)
+    assert past.total == 18 and not past.hits
+
+
+def test_count_stops_at_the_cap(many_matches, agent, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 7)
+    results = search.search(user=agent, query="walrus")
+    assert results.total == 7 and results.total_is_capped
+
+
+def test_index_rows_keep_the_visibility_the_search_relies_on(content, many_matches):
+    """_group_visibility reads a customer's tickets from the owner index and documentation
+    from is_public alone: a ticket's entry is never public, and no documentation has an owner."""
+    assert not SearchEntry.objects.filter(kind="ticket", is_public=True).exists()
+    assert not SearchEntry.objects.filter(kind="ticket", owner__isnull=True).exists()
+    assert not SearchEntry.objects.exclude(kind="ticket").filter(owner__isnull=False).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the probe is Postgres's")
+def test_the_probe_walks_only_where_the_walk_is_short(many_matches, agent, monkeypatch):
+    """A test database has a few dozen entries: walking never pays there, whatever the word."""
+    with connection.cursor() as cursor:
+        groups = [("thread", "TRUE", []), ("ticket", "TRUE", [])]
+        params = [search.settings.SEARCH_LANGUAGE, "walrus:*"]
+        assert search._walked_kinds(cursor, groups, "1=1", params) == set()
+        # A filter leaves the choice to the planner.
+        assert search._walked_kinds(cursor, groups, "e.status = %s", params) == set()
+    assert search._walk_pays(share=0.74, entries=22_000)
+    assert not search._walk_pays(share=0.1, entries=22_000)
+    assert search._walk_pays(share=0.05, entries=1_000_000)
+    assert not search._walk_pays(share=0.01, entries=1_000_000)
+    assert not search._walk_pays(share=1.0, entries=500)
