@@ -170,6 +170,10 @@ class Command(BaseCommand):
             ),
             ("search: common word", agent_client, "get", "/search/?q=export", None, {}),
             ("search: rare word", agent_client, "get", "/search/?q=timedout", None, {}),
+            # Customers and visitors search the same index under other visibility rules
+            # (their own tickets, public content only): different plans at a million.
+            ("search: common, customer", customer_client, "get", "/search/?q=export", None, {}),
+            ("search: common, visitor", anon, "get", "/search/?q=export", None, {}),
             # Sections are cached until the statistics change (stats.cache): the plain rows
             # are repeat views, the "first view" rows start a new generation before each
             # request, as a refresh that changed something does.
