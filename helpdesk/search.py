@@ -514,15 +514,17 @@ def _group_visibility(user, kind) -> tuple[str, list] | None:
     return None
 
 
-def _walked_kinds(cursor, groups, flt_sql, match_params) -> set:
-    """The kinds whose candidates are found by walking the recency index (see PROBED)."""
+def _chosen_ways(cursor, groups, flt_sql, match_params) -> dict[str, str]:
+    """{kind: "walk" or "index"} for the large kinds the probe could judge (see PROBED);
+    the planner decides for the others."""
     if flt_sql != "1=1":
         # A status or queue filter makes the newest entries of a kind a poor sample and the
         # walk longer by the filter's selectivity; the planner decides as before.
-        return set()
+        return {}
     probes, params = [], []
     for kind, vis_sql, vis_params in groups:
-        if kind not in PROBED:
+        if kind not in PROBED or vis_params:
+            # A customer's own tickets are a handful, read from the owner index.
             continue
         probes.append(
             f"""SELECT '{kind}'::text,
@@ -535,12 +537,13 @@ def _walked_kinds(cursor, groups, flt_sql, match_params) -> set:
         )
         params += [PROBED[kind], *match_params, *vis_params]
     if not probes:
-        return set()
+        return {}
     cursor.execute(" UNION ALL ".join(probes), params)
     return {
-        kind
-        for kind, entries, matched, sampled in cursor.fetchall()
+        kind: "walk"
         if matched and _walk_pays(share=matched / sampled, entries=entries or 0)
+        else "index"
+        for kind, entries, matched, sampled in cursor.fetchall()
     }
 
 
@@ -549,18 +552,18 @@ def _walk_pays(*, share: float, entries: float) -> bool:
     return share > 0 and COUNT_CAP / share < share * entries
 
 
-def _group_sql(kind, vis_sql, flt_sql, *, walk: bool) -> str:
+def _group_sql(kind, vis_sql, flt_sql, *, way: str | None) -> str:
     """The newest matches of one kind (up to COUNT_CAP, so that they also give the count),
     flagged `ranked` for the newest CANDIDATES[kind]. Only ids and dates: the vectors of the
     ranked ones are read afterwards, not carried through the sort of every match."""
-    if walk:
+    if way == "walk":
         # The function form of @@, which no index serves: Postgres walks the recency index.
         match = "ts_match_vq(e.search_vector, to_tsquery(%s::regconfig, %s))"
     else:
         match = "e.search_vector @@ to_tsquery(%s::regconfig, %s)"
     matches = f"""SELECT e.id, e.updated_at FROM helpdesk_searchentry e
         WHERE e.kind = '{kind}' AND {match} AND {vis_sql} AND {flt_sql}"""
-    if not walk:
+    if way == "index":
         # OFFSET 0 keeps the LIMIT below from tempting the planner into a walk after all.
         matches = f"SELECT * FROM ({matches} OFFSET 0) g"
     return f"""(SELECT '{kind}'::text AS kind, s.id, s.updated_at,
@@ -582,9 +585,9 @@ def _search_postgres(cursor, parsed, user, kinds, flt_sql, flt_params, limit, of
             groups.append((kind, *visibility))
     if not groups:
         return [], 0
-    walked = _walked_kinds(cursor, groups, flt_sql, match_params)
+    ways = _chosen_ways(cursor, groups, flt_sql, match_params)
     cand = " UNION ALL ".join(
-        _group_sql(kind, vis_sql, flt_sql, walk=kind in walked) for kind, vis_sql, _p in groups
+        _group_sql(kind, vis_sql, flt_sql, way=ways.get(kind)) for kind, vis_sql, _p in groups
     )
     cand_params = [
         param

@@ -519,11 +519,16 @@ def test_walking_and_the_gin_index_find_the_same_results(
     monkeypatch.setattr(
         search, "CANDIDATES", dict.fromkeys(("article", "thread", "ticket"), candidates)
     )
-    monkeypatch.setattr(search, "_walked_kinds", lambda *args: set())
-    through_index = _everything(user, query)
-    monkeypatch.setattr(search, "_walked_kinds", lambda *args: {"article", "thread", "ticket"})
-    walked = _everything(user, query)
-    assert walked == through_index
+    every_kind = ("article", "thread", "ticket")
+    found = {}
+    for way in ("index", "walk", None):
+        ways = dict.fromkeys(every_kind, way) if way else {}
+        monkeypatch.setattr(search, "_chosen_ways", lambda *args, ways=ways: ways)
+        found[way] = _everything(user, query)
+    through_index = found["index"]
+    assert found["walk"] == through_index
+    # Where the probe did not judge (a filter, a customer's tickets) the planner decides.
+    assert found[None] == through_index
     assert through_index[0] > 0
 
 
@@ -560,9 +565,14 @@ def test_the_probe_walks_only_where_the_walk_is_short(many_matches, agent, monke
     with connection.cursor() as cursor:
         groups = [("thread", "TRUE", []), ("ticket", "TRUE", [])]
         params = [search.settings.SEARCH_LANGUAGE, "walrus:*"]
-        assert search._walked_kinds(cursor, groups, "1=1", params) == set()
-        # A filter leaves the choice to the planner.
-        assert search._walked_kinds(cursor, groups, "e.status = %s", params) == set()
+        assert search._chosen_ways(cursor, groups, "1=1", params) == {
+            "thread": "index",
+            "ticket": "index",
+        }
+        # A filter, or a customer's own tickets, leave the choice to the planner.
+        assert search._chosen_ways(cursor, groups, "e.status = %s", params) == {}
+        own = [("ticket", "e.owner_id = %s", [agent.pk])]
+        assert search._chosen_ways(cursor, own, "1=1", params) == {}
     assert search._walk_pays(share=0.74, entries=22_000)
     assert not search._walk_pays(share=0.1, entries=22_000)
     assert search._walk_pays(share=0.05, entries=1_000_000)
