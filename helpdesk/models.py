@@ -144,6 +144,13 @@ class SearchEntry(models.Model):
             # Candidate window for common words: newest matches first, per kind, in one
             # order (ties on the time broken by id) so that a walk never sorts a tie group.
             models.Index(fields=["kind", "-updated_at", "-id"], name="search_kind_newest"),
+            # The same walk inside the search page's staff filters (status, queue).
+            models.Index(
+                fields=["kind", "status", "-updated_at", "-id"], name="search_status_newest"
+            ),
+            models.Index(
+                fields=["kind", "queue_id", "-updated_at", "-id"], name="search_queue_newest"
+            ),
         ]
 
     def __str__(self):

@@ -485,18 +485,21 @@ def search(
 # most threads (or in a tenth of a million tickets) means fetching all of those rows. Walking
 # the (kind, updated_at, id) index from the newest entry and testing each one stops after
 # the candidates are found: cheap for a common word, ruinous for a rare one. Postgres's own
-# choice rests on word statistics of the whole table, mostly tickets, and on guesses for the
-# visibility conditions; a customer's search walked all million tickets for the 21 that were
-# theirs. So the newest PROBE_ROWS entries of each large kind are tested first, and a kind
-# is walked when the expected walk (COUNT_CAP / share matched, rows read and tested) is
-# shorter than the expected matches (share × entries, rows fetched from the heap):
-# measured at a million tickets, a walked row cost 4-6 µs and a fetched match 1-10 µs
-# (threads lie in few pages, a ticket's matches all over the table). Either way gives the
-# same rows, so a poor estimate costs time, never results.
+# choice rests on word statistics of the whole table, and on guesses for the visibility
+# conditions (a customer's search walked all million tickets for the 21 that were theirs:
+# fixed by _group_visibility). The statistics are good for tickets, which are most of the
+# table, and poor for threads (a word in three threads out of four looked rare). So the
+# newest PROBE_ROWS threads are tested first, and threads are walked when the expected walk
+# (COUNT_CAP / share matched, rows read and tested) is shorter than the expected matches
+# (share × entries, rows fetched from the heap): measured at a million tickets, a walked row
+# cost 4-6 µs and a fetched thread match about 1 µs. Tickets are left to the planner: probing
+# them too judged by the newest 200 tickets, which recent activity makes a poor sample (a
+# burst of new tickets without the words sent a word in 5 % of the tickets through the index,
+# 126 -> 660 ms). Either way gives the same rows, so a poor choice costs time, never results.
 PROBE_ROWS = 200
 # The kinds worth probing, and the table whose planner row count tells how many entries the
 # kind has (pg_class.reltuples: kept by ANALYZE and autovacuum, read in microseconds).
-PROBED = {"thread": "forum_thread", "ticket": "tickets_ticket"}
+PROBED = {"thread": "forum_thread"}
 
 
 def _group_visibility(user, kind) -> tuple[str, list] | None:
@@ -514,13 +517,11 @@ def _group_visibility(user, kind) -> tuple[str, list] | None:
     return None
 
 
-def _chosen_ways(cursor, groups, flt_sql, match_params) -> dict[str, str]:
+def _chosen_ways(cursor, groups, flt_sql, flt_params, match_params) -> dict[str, str]:
     """{kind: "walk" or "index"} for the large kinds the probe could judge (see PROBED);
-    the planner decides for the others."""
-    if flt_sql != "1=1":
-        # A status or queue filter makes the newest entries of a kind a poor sample and the
-        # walk longer by the filter's selectivity; the planner decides as before.
-        return {}
+    the planner decides for the others. A staff filter (status, queue) is part of the
+    sample and of the walk: each has its own recency index (search_status_newest,
+    search_queue_newest), so the newest entries of a filtered kind are as cheap to read."""
     probes, params = [], []
     for kind, vis_sql, vis_params in groups:
         if kind not in PROBED or vis_params:
@@ -532,13 +533,15 @@ def _chosen_ways(cursor, groups, flt_sql, match_params) -> dict[str, str]:
                    count(*) FILTER (WHERE ts_match_vq(p.v, to_tsquery(%s::regconfig, %s))),
                    count(*)
                 FROM (SELECT e.search_vector AS v FROM helpdesk_searchentry e
-                      WHERE e.kind = '{kind}' AND {vis_sql}
-                      ORDER BY e.updated_at DESC LIMIT {PROBE_ROWS}) p"""
+                      WHERE e.kind = '{kind}' AND {vis_sql} AND {flt_sql}
+                      ORDER BY e.updated_at DESC, e.id DESC LIMIT {PROBE_ROWS}) p"""
         )
-        params += [PROBED[kind], *match_params, *vis_params]
+        params += [PROBED[kind], *match_params, *vis_params, *flt_params]
     if not probes:
         return {}
     cursor.execute(" UNION ALL ".join(probes), params)
+    # The walk's length is that of the filtered kind; the index's fetches are every match of
+    # the words, whatever the filter (it is tested on the fetched rows): share × all entries.
     return {
         kind: "walk"
         if matched and _walk_pays(share=matched / sampled, entries=entries or 0)
@@ -585,7 +588,7 @@ def _search_postgres(cursor, parsed, user, kinds, flt_sql, flt_params, limit, of
             groups.append((kind, *visibility))
     if not groups:
         return [], 0
-    ways = _chosen_ways(cursor, groups, flt_sql, match_params)
+    ways = _chosen_ways(cursor, groups, flt_sql, flt_params, match_params)
     cand = " UNION ALL ".join(
         _group_sql(kind, vis_sql, flt_sql, way=ways.get(kind)) for kind, vis_sql, _p in groups
     )

@@ -496,6 +496,9 @@ def many_matches(db, customer, other_customer, agent, queue, django_capture_on_c
     for n, entry in enumerate(SearchEntry.objects.order_by("id")):
         # Three entries share each moment.
         SearchEntry.objects.filter(pk=entry.pk).update(updated_at=now - timedelta(hours=n // 3))
+    # Some tickets in another status, for the staff filters.
+    tickets = SearchEntry.objects.filter(kind="ticket").order_by("id")
+    SearchEntry.objects.filter(pk__in=[e.pk for e in tickets[::2]]).update(status="open")
 
 
 def _everything(user, query, **kwargs):
@@ -506,11 +509,16 @@ def _everything(user, query, **kwargs):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="Postgres chooses between walks")
-@pytest.mark.parametrize("who", ["agent", "customer", "anonymous"])
+@pytest.mark.parametrize(
+    ("who", "filters"),
+    # The status and queue filters are staff's.
+    [("agent", ""), ("agent", "status"), ("agent", "status and queue"), ("customer", "")]
+    + [("anonymous", "")],
+)
 @pytest.mark.parametrize("query", ["walrus", "walrus tusk", "walrus -tusk", "tusk or guide"])
 @pytest.mark.parametrize("candidates", [1000, 2])
 def test_walking_and_the_gin_index_find_the_same_results(
-    many_matches, agent, customer, monkeypatch, who, query, candidates
+    many_matches, agent, customer, queue, monkeypatch, who, query, candidates, filters
 ):
     """Postgres finds each kind's newest matches by walking the recency index or through the
     GIN index, whichever the probe says is cheaper; both must give the same page and count,
@@ -524,10 +532,15 @@ def test_walking_and_the_gin_index_find_the_same_results(
     for way in ("index", "walk", None):
         ways = dict.fromkeys(every_kind, way) if way else {}
         monkeypatch.setattr(search, "_chosen_ways", lambda *args, ways=ways: ways)
-        found[way] = _everything(user, query)
+        found[way] = _everything(
+            user,
+            query,
+            status="open" if "status" in filters else "",
+            queue_id=queue.pk if "queue" in filters else None,
+        )
     through_index = found["index"]
     assert found["walk"] == through_index
-    # Where the probe did not judge (a filter, a customer's tickets) the planner decides.
+    # Where the probe did not judge (articles, a customer's tickets) the planner decides.
     assert found[None] == through_index
     assert through_index[0] > 0
 
@@ -565,14 +578,13 @@ def test_the_probe_walks_only_where_the_walk_is_short(many_matches, agent, monke
     with connection.cursor() as cursor:
         groups = [("thread", "TRUE", []), ("ticket", "TRUE", [])]
         params = [search.settings.SEARCH_LANGUAGE, "walrus:*"]
-        assert search._chosen_ways(cursor, groups, "1=1", params) == {
-            "thread": "index",
-            "ticket": "index",
-        }
-        # A filter, or a customer's own tickets, leave the choice to the planner.
-        assert search._chosen_ways(cursor, groups, "e.status = %s", params) == {}
+        # Tickets are left to the planner (search.PROBED).
+        judged = {"thread": "index"}
+        assert search._chosen_ways(cursor, groups, "1=1", [], params) == judged
+        assert search._chosen_ways(cursor, groups, "e.status = %s", ["open"], params) == judged
+        # A customer's own tickets are left to the planner.
         own = [("ticket", "e.owner_id = %s", [agent.pk])]
-        assert search._chosen_ways(cursor, own, "1=1", params) == {}
+        assert search._chosen_ways(cursor, own, "1=1", [], params) == {}
     assert search._walk_pays(share=0.74, entries=22_000)
     assert not search._walk_pays(share=0.1, entries=22_000)
     assert search._walk_pays(share=0.05, entries=1_000_000)
