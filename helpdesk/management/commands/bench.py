@@ -174,6 +174,14 @@ class Command(BaseCommand):
             # (their own tickets, public content only): different plans at a million.
             ("search: common, customer", customer_client, "get", "/search/?q=export", None, {}),
             ("search: common, visitor", anon, "get", "/search/?q=export", None, {}),
+            (
+                "search: common, open tickets",
+                agent_client,
+                "get",
+                "/search/?q=export&kind=ticket&status=open",
+                None,
+                {},
+            ),
             # Sections are cached until the statistics change (stats.cache): the plain rows
             # are repeat views, the "first view" rows start a new generation before each
             # request, as a refresh that changed something does.
