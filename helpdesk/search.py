@@ -643,6 +643,9 @@ def _search_postgres(cursor, parsed, user, kinds, flt_sql, flt_params, limit, of
 
 
 def _search_sqlite(cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, limit, offset):
+    # CROSS JOIN is SQLite's way of fixing the join order: the full-text match first. Left to
+    # itself, the count of a search among open tickets read the open tickets from their index
+    # and ran the MATCH once per ticket (220 ms at 10,000 tickets instead of 3).
     expression = _fts5_expression(parsed)
     where = f"helpdesk_searchentry_fts MATCH %s AND {vis_sql} AND {flt_sql}"
     params = [expression, *vis_params, *flt_params]
@@ -651,7 +654,7 @@ def _search_sqlite(cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, lim
         SELECT e.id, e.kind, e.url, e.status, e.is_answered, e.updated_at,
                highlight(helpdesk_searchentry_fts, 0, char(2), char(3)),
                snippet(helpdesk_searchentry_fts, 1, char(2), char(3), ' … ', 24)
-        FROM helpdesk_searchentry_fts JOIN helpdesk_searchentry e ON e.id = helpdesk_searchentry_fts.rowid
+        FROM helpdesk_searchentry_fts CROSS JOIN helpdesk_searchentry e ON e.id = helpdesk_searchentry_fts.rowid
         WHERE {where}
         ORDER BY bm25(helpdesk_searchentry_fts, 8.0, 1.0) * ({_kind_weight_sql()}), e.updated_at DESC
         LIMIT %s OFFSET %s
@@ -661,7 +664,7 @@ def _search_sqlite(cursor, parsed, vis_sql, vis_params, flt_sql, flt_params, lim
     rows = cursor.fetchall()
     cursor.execute(
         f"""SELECT count(*) FROM (SELECT 1 FROM helpdesk_searchentry_fts
-            JOIN helpdesk_searchentry e ON e.id = helpdesk_searchentry_fts.rowid
+            CROSS JOIN helpdesk_searchentry e ON e.id = helpdesk_searchentry_fts.rowid
             WHERE {where} LIMIT {COUNT_CAP})""",
         params,
     )
