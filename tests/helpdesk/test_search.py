@@ -471,6 +471,9 @@ def many_matches(db, customer, other_customer, agent, queue, django_capture_on_c
     from django.utils import timezone
 
     with django_capture_on_commit_callbacks(execute=True):
+        from tickets.models import Queue
+
+        elsewhere = Queue.objects.create(name="Elsewhere", slug="elsewhere")
         cat = kb_services.create_category(name="Walrus guides")
         fcat = ForumCategory.objects.create(name="Walruses", slug="walruses")
         for i in range(5):
@@ -489,7 +492,7 @@ def many_matches(db, customer, other_customer, agent, queue, django_capture_on_c
                 requester=customer if i % 2 else other_customer,
                 subject=f"Walrus ticket {i}",
                 body="walrus tusk broken" if i % 3 else "walrus",
-                queue=queue,
+                queue=queue if i % 4 else elsewhere,
             )
     search.rebuild()
     now = timezone.now()
@@ -512,8 +515,8 @@ def _everything(user, query, **kwargs):
 @pytest.mark.parametrize(
     ("who", "filters"),
     # The status and queue filters are staff's.
-    [("agent", ""), ("agent", "status"), ("agent", "status and queue"), ("customer", "")]
-    + [("anonymous", "")],
+    [("agent", f) for f in ("", "status", "queue", "status and queue", "no such queue")]
+    + [("customer", ""), ("anonymous", "")],
 )
 @pytest.mark.parametrize("query", ["walrus", "walrus tusk", "walrus -tusk", "tusk or guide"])
 @pytest.mark.parametrize("candidates", [1000, 2])
@@ -528,6 +531,11 @@ def test_walking_and_the_gin_index_find_the_same_results(
         search, "CANDIDATES", dict.fromkeys(("article", "thread", "ticket"), candidates)
     )
     every_kind = ("article", "thread", "ticket")
+    queue_id = None
+    if filters == "no such queue":
+        queue_id = "99999999999999999999"
+    elif "queue" in filters:
+        queue_id = queue.pk
     found = {}
     for way in ("index", "walk", None):
         ways = dict.fromkeys(every_kind, way) if way else {}
@@ -536,13 +544,13 @@ def test_walking_and_the_gin_index_find_the_same_results(
             user,
             query,
             status="open" if "status" in filters else "",
-            queue_id=queue.pk if "queue" in filters else None,
+            queue_id=queue_id,
         )
     through_index = found["index"]
     assert found["walk"] == through_index
     # Where the probe did not judge (articles, a customer's tickets) the planner decides.
     assert found[None] == through_index
-    assert through_index[0] > 0
+    assert (through_index[0] == 0) == (filters == "no such queue")
 
 
 def test_the_count_is_every_visible_match_although_few_are_ranked(
