@@ -435,10 +435,14 @@ def search(
     if not parsed.include:
         results.message = "empty" if not text else "no-words"
         return results
-    if connection.vendor == "postgresql":
-        # A group per kind, each with the visibility that fits it (_group_visibility).
+    on_postgres = connection.vendor == "postgresql"
+    # On Postgres the kind chooses the groups (one per kind, each with the visibility that
+    # fits it: _group_visibility); on SQLite it is one more filter.
+    flt_sql, flt_params = _filters_sql(
+        user=user, kind="" if on_postgres else kind, status=status, queue_id=queue_id
+    )
+    if on_postgres:
         kinds = [kind] if kind in KIND_WEIGHT else list(CANDIDATES)
-        flt_sql, flt_params = _filters_sql(user=user, kind="", status=status, queue_id=queue_id)
 
         def run(cursor, parsed):
             return _search_postgres(
@@ -446,7 +450,6 @@ def search(
             )
     else:
         vis_sql, vis_params = _visibility_sql(user)
-        flt_sql, flt_params = _filters_sql(user=user, kind=kind, status=status, queue_id=queue_id)
 
         def run(cursor, parsed):
             return _search_sqlite(

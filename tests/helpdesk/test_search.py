@@ -511,7 +511,10 @@ def _everything(user, query, **kwargs):
     ]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="Postgres chooses between walks")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="only the Postgres search has two ways to find candidates; SQLite ranks every match",
+)
 @pytest.mark.parametrize(
     ("who", "filters"),
     # The status and queue filters are staff's.
@@ -580,7 +583,10 @@ def test_index_rows_keep_the_visibility_the_search_relies_on(content, many_match
     assert not SearchEntry.objects.exclude(kind="ticket").filter(owner__isnull=False).exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the probe is Postgres's")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the probe belongs to the Postgres search; SQLite has no walk to choose",
+)
 def test_the_probe_walks_only_where_the_walk_is_short(many_matches, agent, monkeypatch):
     """A test database has a few dozen entries: walking never pays there, whatever the word."""
     with connection.cursor() as cursor:
@@ -613,6 +619,7 @@ def test_sqlite_matches_the_words_before_reading_entries(many_matches, agent, fi
     with connection.cursor() as cursor:
         for query in captured.captured_queries:
             cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
-            scans = [row[3] for row in cursor.fetchall() if " USING " in row[3] or "SCAN" in row[3]]
-            first = next(s for s in scans if "helpdesk_searchentry" in s or " e " in f" {s} ")
-            assert "helpdesk_searchentry_fts" in first, scans
+            steps = [row[3] for row in cursor.fetchall()]
+            # The first table read, whether scanned or searched through an index.
+            first = next(step for step in steps if step.startswith(("SCAN", "SEARCH")))
+            assert first.startswith("SCAN helpdesk_searchentry_fts"), steps

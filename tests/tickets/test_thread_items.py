@@ -134,7 +134,7 @@ def test_ticket_page_shows_the_thread(busy_ticket, agent_client):
         r"\W\e\e\k W, D j M \a\t P",
     ],
 )
-def test_date_formatter_matches_date_format(format_name, settings):
+def test_date_formatter_matches_date_format(format_name):
     """The thread's and history's dates are formatted by a format parsed once per page; it
     must show what Django's date_format shows, for every hour (noon, midnight, a.m./p.m.),
     escaped letters included, and in another time zone."""

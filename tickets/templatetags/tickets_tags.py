@@ -15,8 +15,9 @@ def _date_formatter(format_name="DATETIME_FORMAT"):
     """formats.date_format(value, format_name) with the format looked up and parsed once.
 
     Django finds the active language's format and splits it into pieces on every call
-    (about 40 µs here); a thread or history of a hundred entries formats the same pattern a
-    hundred times. The callable made here does the per-value part only (about 10 µs).
+    (about 44 µs here); a thread or history of a hundred entries formats the same pattern a
+    hundred times. The callable made here splits it once, with dateformat's own patterns,
+    and does the per-value part only (about 19 µs). test_thread_items compares the two.
     """
     pieces = []
     fmt = str(formats.get_format(format_name))
